@@ -1,0 +1,128 @@
+"""Chapter 1 — what it means to learn: the loss of a prediction.
+
+Two hand problems: the MSE of given predictions, and the loss of a linear model
+ŷ = w·x + b on a handful of points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .exact import integer, latex, nonzero_int, pick, short_decimal, to_str
+from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
+
+# The two MSE conventions a course may use; a variant states which one it wants.
+CONVENTIONS = {
+    "mean": (sp.Rational(1, 1), r"L = \frac{1}{N}\sum_{i=1}^{N} (\hat y_i - y_i)^2"),
+    "half-mean": (sp.Rational(1, 2), r"L = \frac{1}{2N}\sum_{i=1}^{N} (\hat y_i - y_i)^2"),
+}
+
+
+def mse(pred: list[sp.Expr], target: list[sp.Expr], half: sp.Rational) -> sp.Expr:
+    """Exact MSE with the factor `half` (1 or 1/2) in front of the mean."""
+    n = len(pred)
+    return half * sum((p - t) ** 2 for p, t in zip(pred, target)) / n
+
+
+def mse_misconceptions(name: str, pred: list, target: list, half: sp.Rational) -> list[Misconception]:
+    """The usual wrong MSE values for these predictions, each with its feedback."""
+    n = len(pred)
+    sq = sum((p - t) ** 2 for p, t in zip(pred, target))
+    other = sp.Rational(1, 2) if half == 1 else sp.Rational(1, 1)
+    return [
+        Misconception("missing 1/N", name, half * sq,
+                      "You summed the squared errors but did not divide by the number of points N."),
+        Misconception("other convention", name, other * sq / n,
+                      "You used the other MSE convention: check whether the problem asks for 1/N or 1/(2N)."),
+        Misconception("not squared", name, half * sum(p - t for p, t in zip(pred, target)) / n,
+                      "You averaged the errors without squaring them; MSE squares each error first."),
+        Misconception("squared mean", name, half * (sum(p - t for p, t in zip(pred, target)) / n) ** 2,
+                      "You squared the mean error; MSE is the mean of the squared errors."),
+    ]
+
+
+def mse_of_predictions(rng: np.random.Generator) -> Variant:
+    """MSE of N given predictions against N targets, under a stated convention."""
+    n = int(rng.integers(3, 6))
+    conv = pick(rng, CONVENTIONS)
+    half, formula = CONVENTIONS[conv]
+    target = [integer(rng, -5, 5) for _ in range(n)]
+    pred = [t + nonzero_int(rng, -3, 3) if rng.random() < 0.8 else t for t in target]
+    if pred == target:
+        raise Reject("every prediction is right")
+    loss = mse(pred, target, half)
+    errors = [p - t for p, t in zip(pred, target)]
+    statement = (
+        f"A model makes the predictions $\\hat y = {latex(pred)}$ for targets $y = {latex(target)}$.\n\n"
+        f"Using the convention ${formula}$, compute the loss $L$."
+    )
+    steps = [
+        Step("Errors $\\hat y_i - y_i$:", f"{latex(errors)}"),
+        Step("Squared errors:", latex([e**2 for e in errors])),
+        Step(f"Sum, then multiply by $\\frac{{{sp.latex(half)}}}{{N}}$ with $N = {n}$:",
+             f"L = \\frac{{{sp.latex(half)}}}{{{n}}} \\cdot {sp.latex(sum(e**2 for e in errors))} = {sp.latex(loss)}"),
+    ]
+    return Variant(
+        problem="mse_of_predictions",
+        title="Mean squared error of predictions",
+        statement=statement,
+        params={"convention": conv, "predictions": to_str(pred), "targets": to_str(target)},
+        answers=[Answer("loss", "the loss $L$", loss, nonzero=True)],
+        steps=steps,
+        misconceptions=mse_misconceptions("loss", pred, target, half),
+        given=pred + target,
+        style="integers",
+    )
+
+
+def loss_of_linear_model(rng: np.random.Generator) -> Variant:
+    """Predictions and MSE of ŷ = w·x + b on 3–5 points."""
+    n = int(rng.integers(3, 6))
+    conv = pick(rng, CONVENTIONS)
+    half, formula = CONVENTIONS[conv]
+    w = short_decimal(rng, -2, 2, places=1)
+    b = short_decimal(rng, -2, 2, places=1)
+    xs = [integer(rng, -3, 3) for _ in range(n)]
+    ys = [integer(rng, -5, 5) for _ in range(n)]
+    pred = [w * x + b for x in xs]
+    if pred == ys:
+        raise Reject("the model fits exactly")
+    loss = mse(pred, ys, half)
+    no_bias = [w * x for x in xs]
+    statement = (
+        f"A linear model $\\hat y = w x + b$ has $w = {latex(w)}$ and $b = {latex(b)}$. "
+        f"The data are $x = {latex(xs)}$ with targets $y = {latex(ys)}$.\n\n"
+        f"Compute the predictions $\\hat y$ and the loss ${formula}$."
+    )
+    steps = [
+        Step("Predictions $\\hat y_i = w x_i + b$:", latex(pred)),
+        Step("Errors $\\hat y_i - y_i$:", latex([p - y for p, y in zip(pred, ys)])),
+        Step(f"Loss with $N = {n}$:", f"L = {sp.latex(loss)}"),
+    ]
+    mis = mse_misconceptions("loss", pred, ys, half) + [
+        Misconception("bias forgotten", "predictions", no_bias,
+                      "Your predictions leave out the bias: ŷ = w·x + b."),
+        Misconception("bias forgotten", "loss", mse(no_bias, ys, half),
+                      "Your loss uses predictions without the bias b."),
+    ]
+    return Variant(
+        problem="loss_of_linear_model",
+        title="Loss of a linear model",
+        statement=statement,
+        params={"convention": conv, "w": to_str(w), "b": to_str(b), "x": to_str(xs), "y": to_str(ys)},
+        answers=[
+            Answer("predictions", "the predictions $\\hat y$", pred, kind="vector"),
+            Answer("loss", "the loss $L$", loss, nonzero=True),
+        ],
+        steps=steps,
+        misconceptions=mis,
+        given=[w, b] + xs + ys,
+        style="short decimals",
+    )
+
+
+PROBLEMS = [
+    ProblemType("mse_of_predictions", 1, "hand", "MSE of given predictions", mse_of_predictions),
+    ProblemType("loss_of_linear_model", 1, "hand", "Loss of a linear model on a few points", loss_of_linear_model),
+]

@@ -1,0 +1,102 @@
+"""Variant QA: every generated variant is checked before anyone sees it.
+
+A variant is rejected when it is degenerate (a zero gradient, a non-finite
+answer), when a named misconception cannot be told apart from the right answer
+(or from another misconception) within the grading tolerance, or when a number
+shown to the student does not suit pencil and paper.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .exact import fits_style, to_float
+from .variant import Answer, ProblemType, Reject, Tolerance, Variant
+
+MAX_TRIES = 500
+
+
+class VariantError(Exception):
+    """No acceptable variant could be found."""
+
+
+def _flat(x: Any) -> list:
+    if isinstance(x, (list, tuple)):
+        return [y for v in x for y in _flat(v)]
+    return [x]
+
+
+def _shape(x: Any) -> tuple:
+    if isinstance(x, (list, tuple)):
+        return (len(x),) + (_shape(x[0]) if x else ())
+    return ()
+
+
+def same_within(a: Any, b: Any, tol: Tolerance) -> bool:
+    """Would a grader with tolerance `tol` accept `a` where `b` is right?"""
+    if _shape(a) != _shape(b):
+        return False
+    fa, fb = _flat(to_float(a)), _flat(to_float(b))
+    for x, y in zip(fa, fb):
+        if isinstance(x, str) or isinstance(y, str):
+            if x != y:
+                return False
+        elif not tol.accepts(x, y):
+            return False
+    return True
+
+
+def problems_with(v: Variant) -> list[str]:
+    """Everything wrong with a variant, as sentences; empty when it is fine."""
+    found: list[str] = []
+    by_name: dict[str, Answer] = {}
+    for a in v.answers:
+        if a.name in by_name:
+            found.append(f"answer {a.name!r} appears twice")
+        by_name[a.name] = a
+        if a.kind == "choice":
+            for c in _flat(a.value):
+                if c not in (a.choices or []):
+                    found.append(f"answer {a.name!r}: {c!r} is not among the choices")
+            continue
+        values = _flat(to_float(a.value))
+        if not all(isinstance(x, float) and math.isfinite(x) for x in values):
+            found.append(f"answer {a.name!r} is not finite")
+        elif a.nonzero and all(abs(x) < 1e-12 for x in values):
+            found.append(f"answer {a.name!r} is zero")
+    for m in v.misconceptions:
+        if m.answer not in by_name:
+            found.append(f"misconception {m.name!r} names unknown answer {m.answer!r}")
+            continue
+        a = by_name[m.answer]
+        if same_within(m.value, a.value, a.tolerance):
+            found.append(f"misconception {m.name!r} equals the right {a.name!r} within tolerance")
+    for i, m in enumerate(v.misconceptions):
+        for n in v.misconceptions[i + 1 :]:
+            if m.answer == n.answer and m.name != n.name and same_within(m.value, n.value, by_name[m.answer].tolerance):
+                found.append(f"misconceptions {m.name!r} and {n.name!r} give the same {m.answer!r}")
+    for x in v.given:
+        if not fits_style(sp.sympify(x), v.style):
+            found.append(f"given number {x} does not suit {v.style}")
+    return found
+
+
+def make_variant(ptype: ProblemType, seed: int, options: dict[str, Any] | None = None) -> Variant:
+    """Draw variants from `seed` until one passes QA; raise VariantError after MAX_TRIES."""
+    rng = np.random.default_rng(seed)
+    last = "no attempt"
+    for _ in range(MAX_TRIES):
+        try:
+            v = ptype.generate(rng, **(options or {}))
+        except Reject as why:
+            last = str(why)
+            continue
+        found = problems_with(v)
+        if not found:
+            return v
+        last = found[0]
+    raise VariantError(f"{ptype.id}: no acceptable variant in {MAX_TRIES} tries (last reason: {last})")

@@ -1,0 +1,169 @@
+"""The data a problem generator returns: a `Variant` and its parts.
+
+A generator chooses numbers, derives the answers exactly with sympy and returns a
+`Variant`. Everything downstream — the notebook, the handout, the answer key, the
+grader — reads only this dataclass, so the key, the worked steps and the
+misconception answers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Union
+
+import sympy as sp
+
+# An exact answer: a sympy number, a (nested) list of them, or a string (a choice).
+Exact = Union[sp.Expr, list, str]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How close a student's number must be to the exact answer.
+
+    A value is accepted when |got - want| <= max(abs, rel * |want|).
+    """
+
+    rel: float = 0.0
+    abs: float = 0.0
+    why: str = ""
+
+    def accepts(self, got: float, want: float) -> bool:
+        return abs(got - want) <= max(self.abs, self.rel * abs(want)) + 1e-12
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rel": self.rel, "abs": self.abs, "why": self.why}
+
+
+def exact_tolerance() -> Tolerance:
+    """Exact answers: fractions, or decimals correct to 4 significant figures."""
+    return Tolerance(rel=5e-4, abs=1e-9, why="exact: a fraction, or a decimal to 4 significant figures")
+
+
+def decimals_tolerance(places: int) -> Tolerance:
+    """Answers the student rounds to `places` decimals (sigmoid, tanh, ...)."""
+    return Tolerance(rel=0.0, abs=0.6 * 10.0**-places, why=f"rounded to {places} decimal places")
+
+
+EXACT = exact_tolerance()
+
+AnswerKind = Literal["number", "vector", "choice"]
+
+
+@dataclass
+class Answer:
+    """One thing the student must write down.
+
+    `name` is the Python variable the student assigns in the notebook; `value` is
+    exact. For kind "vector" the value is a list (possibly nested); for "choice"
+    it is one of `choices` (or a list of choices, one per item).
+    """
+
+    name: str
+    label: str
+    value: Exact
+    kind: AnswerKind = "number"
+    tolerance: Tolerance = EXACT
+    points: float = 1.0
+    choices: list[str] | None = None
+    nonzero: bool = False  # QA rejects a variant where this answer is zero (e.g. a gradient)
+
+    def hint(self) -> str:
+        """How the student writes this answer, in words (shown in the notebook)."""
+        if self.kind == "choice":
+            opts = ", ".join(repr(c) for c in (self.choices or []))
+            if isinstance(self.value, list):
+                return f"a list of {len(self.value)} strings, each one of {opts}"
+            return f"one of {opts}"
+        if self.kind == "vector":
+            return f"a list of {len(self.value)} numbers" if not _nested(self.value) else "a nested list of numbers"
+        return "a number"
+
+
+def _nested(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(v, list) for v in value)
+
+
+@dataclass
+class Misconception:
+    """A named wrong answer the grader recognises, with the feedback to show."""
+
+    name: str
+    answer: str  # the Answer.name this wrong value stands in for
+    value: Exact
+    feedback: str
+    credit: float = 0.0  # fraction of the answer's points still given
+
+
+@dataclass
+class Step:
+    """One line of the worked solution: prose, an optional display formula, an optional table."""
+
+    text: str
+    math: str = ""
+    table: list[list[str]] | None = None  # first row is the header; cells may hold $LaTeX$
+
+
+@dataclass
+class Plot:
+    """A figure drawn on demand (generation stays cheap when no plot is rendered).
+
+    `audience` is "student" for the handout and notebook (must not reveal answers)
+    or "key" for the worked solution.
+    """
+
+    caption: str
+    draw: Callable[[Any], None]  # receives a matplotlib Axes
+    audience: Literal["student", "key"] = "key"
+
+
+@dataclass
+class CodeTask:
+    """What a coding problem shows the student; hidden tests live in autograder/."""
+
+    task: str  # autograder task id
+    functions: list[str]
+    starter: str  # code the student completes
+    solution: str  # reference code (source notebook and `solve` only)
+    public_tests: str  # visible test code the student can run
+
+
+NumberStyle = Literal["integers", "short decimals", "simple fractions", "decimals"]
+
+
+@dataclass
+class Variant:
+    """One student's instance of a problem type."""
+
+    problem: str  # ProblemType.id
+    title: str
+    statement: str  # markdown with $LaTeX$
+    params: dict[str, Any]  # the chosen numbers, JSON-able (exact values as strings)
+    answers: list[Answer]
+    steps: list[Step] = field(default_factory=list)
+    misconceptions: list[Misconception] = field(default_factory=list)
+    plots: list[Plot] = field(default_factory=list)
+    given: list[sp.Expr] = field(default_factory=list)  # every number shown to the student
+    style: NumberStyle = "integers"
+    code: CodeTask | None = None
+
+    def answer(self, name: str) -> Answer:
+        for a in self.answers:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+
+class Reject(Exception):
+    """Raised by a generator to throw away the numbers it chose and draw again."""
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """A registered problem type: a generator plus what `list` shows."""
+
+    id: str
+    chapter: int
+    kind: Literal["hand", "code"]
+    title: str
+    generate: Callable[..., Variant]  # generate(rng: np.random.Generator, **options) -> Variant
