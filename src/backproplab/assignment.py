@@ -1,0 +1,94 @@
+"""Assignment specs: `assignments/<name>/assignment.toml` lists the problems.
+
+    title = "Homework 1: Loss and gradient descent"
+    intro = "A paragraph shown at the top of the notebook."
+    [[problem]]
+    type = "mse_of_predictions"      # a problem type id (`backproplab list`)
+    points = 4
+    options = { }                    # keyword arguments for the generator (optional)
+    credit = { "missing 1/N" = 0.5 } # partial credit per misconception name (optional)
+
+Problems get the keys p1, p2, ... in order; a key names the problem's cells
+(grade_ids `pN` and `pN_test`) and seeds its variant.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import problems
+from .paths import data_dir
+from .problems.variant import ProblemType
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class AssignmentError(Exception):
+    """The assignment is unknown or its spec is malformed."""
+
+
+@dataclass
+class ProblemSpec:
+    key: str
+    type: ProblemType
+    points: float
+    options: dict[str, Any] = field(default_factory=dict)
+    credit: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Assignment:
+    name: str
+    title: str
+    intro: str
+    problems: list[ProblemSpec]
+
+    @property
+    def points(self) -> float:
+        return sum(p.points for p in self.problems)
+
+    def problem(self, key: str) -> ProblemSpec:
+        for p in self.problems:
+            if p.key == key:
+                return p
+        raise KeyError(key)
+
+
+def available() -> list[str]:
+    """Names of the built-in assignments."""
+    root = data_dir("assignments")
+    return sorted(p.parent.name for p in root.glob("*/assignment.toml"))
+
+
+def load(name: str) -> Assignment:
+    """The built-in assignment `name`, or one at a path to a folder holding assignment.toml."""
+    path = Path(name)
+    if not (path / "assignment.toml").is_file():
+        if not NAME.match(name):
+            raise AssignmentError(f"unknown assignment {name!r} (known: {', '.join(available())})")
+        path = data_dir("assignments") / name
+    spec_file = path / "assignment.toml"
+    if not spec_file.is_file():
+        raise AssignmentError(f"unknown assignment {name!r} (known: {', '.join(available())})")
+    try:
+        spec = tomllib.loads(spec_file.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise AssignmentError(f"{spec_file.name} of {name!r} is not valid TOML: {e}") from None
+    items = spec.get("problem", [])
+    if not items:
+        raise AssignmentError(f"assignment {name!r} has no [[problem]] entries")
+    specs = []
+    for i, item in enumerate(items, start=1):
+        try:
+            ptype = problems.get(str(item["type"]))
+        except KeyError as e:
+            raise AssignmentError(f"assignment {name!r}, problem {i}: {e.args[0]}") from None
+        points = float(item.get("points", 1))
+        if points <= 0:
+            raise AssignmentError(f"assignment {name!r}, problem {i}: points must be positive")
+        specs.append(ProblemSpec(f"p{i}", ptype, points, dict(item.get("options", {})), dict(item.get("credit", {}))))
+    return Assignment(path.name, str(spec.get("title", path.name)), str(spec.get("intro", "")), specs)

@@ -1,0 +1,1 @@
+"""The course directory: nbgrader's layout plus backproplab's keys and secret."""

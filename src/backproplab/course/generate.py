@@ -1,0 +1,146 @@
+"""`backproplab generate`: a course directory with one variant per student.
+
+Writes the nbgrader source notebook (and runs nbgrader's own generate_assignment
+on it, so the gradebook knows the assignment's cells), then for every student a
+released notebook and handout, and an answer key (JSON + HTML) outside release/.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..assignment import Assignment, load
+from ..problems.seeds import course_secret
+from ..render.html import handout_html, key_html
+from ..render.key import key_json
+from ..render.notebook import build_notebook, dumps
+from .layout import SOURCE_STUDENT, Layout
+from .nbgrader_env import ensure_tools_on_path
+from .variants import student_items
+
+
+class CourseError(Exception):
+    """The course directory cannot be used."""
+
+
+@dataclass
+class GenerateSummary:
+    assignment: str
+    course: Path
+    students: int
+    files: int
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Write atomically, and only when the content differs (keeps mtimes of unchanged files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def prepare_course(course: Path) -> Path:
+    """Create the course directory if needed; CourseError with one line if it is not writable."""
+    course = Path(course)
+    try:
+        course.mkdir(parents=True, exist_ok=True)
+        probe = course / ".backproplab-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise CourseError(f"course directory {course} is not writable: {e.strerror or e}") from None
+    return course.resolve()
+
+
+NBGRADER_CONFIG = '''\
+# Written by backproplab generate. nbgrader reads this from the course root.
+c = get_config()  # noqa: F821
+c.CourseDirectory.root = __file__.rsplit("/", 1)[0]
+# Grade in backproplab's sandbox instead of running student code in a kernel that
+# also holds the hidden tests (see backproplab's docs: "nbgrader autograde").
+try:
+    from backproplab.grade.nbgrader_plugin import configure
+    configure(c)
+except ImportError:
+    pass
+'''
+
+
+def write_student(course: Path, assignment: Assignment, secret: bytes, student: str) -> int:
+    """All files of one student; returns how many were written."""
+    layout = Layout(course, assignment.name)
+    items = student_items(assignment, secret, student)
+    write_if_changed(layout.released_notebook(student), dumps(build_notebook(assignment, items, "student")))
+    write_if_changed(layout.release_dir(student) / "handout.html", handout_html(assignment, student, items))
+    write_if_changed(layout.key_json(student), json.dumps(key_json(assignment, student, items), indent=1) + "\n")
+    write_if_changed(layout.key_html(student), key_html(assignment, student, items))
+    return 4
+
+
+_WORK: tuple | None = None
+
+
+def _init(course: Path, name: str, secret: bytes) -> None:
+    global _WORK
+    _WORK = (course, load(name), secret)
+
+
+def _work(student: str) -> int:
+    assert _WORK is not None
+    return write_student(_WORK[0], _WORK[1], _WORK[2], student)
+
+
+def run_nbgrader_generate(course: Path, name: str) -> None:
+    """nbgrader's own generate_assignment on our source notebook: validates our metadata and
+    records the assignment's cells in gradebook.db (hidden tests included, for autograde)."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    ensure_tools_on_path()
+    config = Config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.html"]
+    api = NbGraderAPI(config=config)
+    result = api.generate_assignment(name, force=True, create=True)
+    if not result.get("success"):
+        last = (result.get("error") or result.get("log") or "unknown error").strip().splitlines()[-1]
+        raise CourseError(f"nbgrader generate_assignment failed: {last}")
+
+
+def generate(name: str, course: Path, students: list[str], jobs: int | None = None, nbgrader: bool = True,
+             progress=None) -> GenerateSummary:
+    """Generate assignment `name` for `students` into `course`."""
+    assignment = load(name)
+    course = prepare_course(course)
+    secret = course_secret(course)
+    layout = Layout(course, assignment.name)
+    source_items = student_items(assignment, secret, SOURCE_STUDENT)
+    write_if_changed(layout.source_notebook, dumps(build_notebook(assignment, source_items, "source")))
+    config = course / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(NBGRADER_CONFIG)
+    if nbgrader:
+        run_nbgrader_generate(course, assignment.name)
+    write_if_changed(layout.roster, "\n".join(students) + "\n")
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(students)))
+    files = 0
+    if jobs == 1:
+        _init(course, name, secret)
+        for s in students:
+            files += _work(s)
+            if progress:
+                progress()
+    else:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(jobs, initializer=_init, initargs=(course, name, secret)) as pool:
+            for n in pool.imap_unordered(_work, students, chunksize=8):
+                files += n
+                if progress:
+                    progress()
+    return GenerateSummary(assignment.name, course, len(students), files + 1)

@@ -1,0 +1,77 @@
+"""Where things live in a course directory (nbgrader's layout, plus ours).
+
+    nbgrader_config.py, gradebook.db          nbgrader's
+    source/HW/HW.ipynb                        instructor notebook (nbgrader source)
+    release/HW/HW.ipynb                       nbgrader's generic release
+    release/HW/<student>/HW.ipynb             each student's own notebook
+    release/HW/<student>/handout.html         ... and handout
+    submitted/<student>/HW/HW.ipynb           what students hand in
+    autograded/<student>/HW/                  graded copies + results.json
+    feedback/<student>/HW/feedback.html       per-student feedback
+    .backproplab/secret                       course secret (never released)
+    .backproplab/keys/HW/<student>.json|html  answer keys (never released)
+    .backproplab/grade/HW.json                last grade run: error rows, missing students
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SOURCE_STUDENT = "(source)"  # seeds the source notebook; not a valid student id
+
+
+@dataclass(frozen=True)
+class Layout:
+    course: Path
+    assignment: str
+
+    @property
+    def notebook_name(self) -> str:
+        return f"{self.assignment}.ipynb"
+
+    @property
+    def source_notebook(self) -> Path:
+        return self.course / "source" / self.assignment / self.notebook_name
+
+    def release_dir(self, student: str) -> Path:
+        return self.course / "release" / self.assignment / student
+
+    def released_notebook(self, student: str) -> Path:
+        return self.release_dir(student) / self.notebook_name
+
+    @property
+    def key_dir(self) -> Path:
+        return self.course / ".backproplab" / "keys" / self.assignment
+
+    def key_json(self, student: str) -> Path:
+        return self.key_dir / f"{student}.json"
+
+    def key_html(self, student: str) -> Path:
+        return self.key_dir / f"{student}.html"
+
+    @property
+    def roster(self) -> Path:
+        return self.key_dir / "roster.txt"
+
+    @property
+    def submitted_dir(self) -> Path:
+        return self.course / "submitted"
+
+    def submission_dir(self, student: str) -> Path:
+        return self.submitted_dir / student / self.assignment
+
+    def autograded_dir(self, student: str) -> Path:
+        return self.course / "autograded" / student / self.assignment
+
+    def feedback_dir(self, student: str) -> Path:
+        return self.course / "feedback" / student / self.assignment
+
+    @property
+    def run_log(self) -> Path:
+        """Summary of the last `grade` run: error rows (including odd folders) and missing students."""
+        return self.course / ".backproplab" / "grade" / f"{self.assignment}.json"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.course / "gradebook.db"

@@ -1,0 +1,278 @@
+"""`backproplab grade`: every submission of an assignment, in parallel, resumable.
+
+Worker processes each grade one submission at a time against that student's own
+key (the student is identified by the submitted/<student_id>/ path only) and run
+student code in their own warm sandbox. The parent is the only writer: it records
+scores in nbgrader's gradebook and then marks the submission done with an atomic
+autograded/<student>/<HW>/results.json. A re-run grades only what has no
+results.json matching the submitted file, so a run killed at any point loses
+nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..assignment import Assignment, AssignmentError, load
+from ..course.layout import Layout
+from ..course.roster import STUDENT_ID
+from .copying import CopyIndex
+from .feedback import write_feedback
+from .hand import grade_hand
+from .result import CheckResult, ProblemResult
+from .submission import NotebookError, read_submission
+
+RESULTS = "results.json"
+
+
+class GradeError(Exception):
+    """The run cannot start (one line)."""
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    status: str  # "graded" | "error"
+    score: float
+    max_score: float
+    problems: list[ProblemResult] = field(default_factory=list)
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    digest: str = ""  # sha256 of the submitted notebook this result belongs to
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "student": self.student, "status": self.status, "score": self.score, "max_score": self.max_score,
+            "error": self.error, "notes": self.notes, "digest": self.digest, "seconds": round(self.seconds, 4),
+            "problems": [p.to_json() for p in self.problems],
+        }
+
+
+@dataclass
+class GradeSummary:
+    assignment: str
+    graded: int = 0
+    resumed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    isolation: str = ""
+
+    def describe(self) -> str:
+        lines = [f"graded {self.graded} submission(s) of {self.assignment} in {self.seconds:.1f} s"
+                 + (f", {self.resumed} already graded" if self.resumed else "")
+                 + (f", {len(self.missing)} not submitted" if self.missing else "")]
+        if self.isolation:
+            lines.append(f"student code isolation: {self.isolation}")
+        for student, why in self.errors:
+            lines.append(f"  error  {student}: {why}")
+        return "\n".join(lines)
+
+
+def digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ one submission
+
+
+@dataclass
+class Grader:
+    """What a worker needs to grade any submission of one assignment."""
+
+    assignment: Assignment
+    layout: Layout
+    copies: CopyIndex | None = None
+    _sandbox: Any = None
+
+    def sandbox(self):
+        if self._sandbox is None:
+            from .sandbox import Sandbox
+
+            self._sandbox = Sandbox()
+        return self._sandbox
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+    def grade(self, student: str, notebook: Path | None = None) -> SubmissionResult:
+        """Grade `student`'s submission (their key, their cells); never raises for bad input."""
+        start = time.perf_counter()
+        path = notebook or self.layout.submission_dir(student) / self.layout.notebook_name
+        result = SubmissionResult(student, "graded", 0.0, self.assignment.points, digest=digest(path))
+        try:
+            key = json.loads(self.layout.key_json(student).read_text())
+        except (OSError, json.JSONDecodeError):
+            return self._error(result, f"no answer key for {student}: was the assignment generated for them?", start)
+        wanted = {p["key"] for p in key["problems"]}
+        try:
+            sub = read_submission(path, wanted)
+        except NotebookError as e:
+            return self._error(result, str(e), start)
+        result.notes = sub.notes
+        for entry in key["problems"]:
+            source = sub.cells.get(entry["key"])
+            try:
+                pr = self._grade_problem(student, entry, source)
+            except Exception as e:  # a grader bug must cost one problem, not the run
+                pr = ProblemResult(entry["key"], float(entry["points"]), error=f"internal grading error: {type(e).__name__}: {e}")
+            result.problems.append(pr)
+        result.score = round(sum(p.score for p in result.problems), 6)
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _grade_problem(self, student: str, entry: dict, source: str | None) -> ProblemResult:
+        if entry.get("code"):
+            if source is None:
+                return ProblemResult(entry["key"], float(entry["points"]), error="answer cell missing from the notebook",
+                                     checks=[CheckResult("code", 0.0, 1.0, "No code cell to grade.")])
+            from .code import grade_code
+
+            return grade_code(entry["key"], entry["code"]["task"], int(entry["seed"], 16), float(entry["points"]),
+                              source, self.sandbox(), entry.get("credit") or {})
+        pr = grade_hand(entry, source)
+        if self.copies is not None and source is not None:
+            pr.flags += self.copies.flags(student, entry, source)
+        return pr
+
+    def _error(self, result: SubmissionResult, why: str, start: float) -> SubmissionResult:
+        result.status, result.error, result.score = "error", why, 0.0
+        result.seconds = time.perf_counter() - start
+        return result
+
+
+# ------------------------------------------------------------------ the run
+
+_GRADER: Grader | None = None
+
+
+def _init_worker(grader: Grader) -> None:
+    global _GRADER
+    _GRADER = grader
+
+
+def _grade_one(student: str) -> dict:
+    assert _GRADER is not None
+    result = _GRADER.grade(student)
+    write_feedback(_GRADER.layout, _GRADER.assignment, result)
+    return result.to_json()
+
+
+def find_submissions(layout: Layout, roster: list[str]) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """(students with a submission, error rows for odd entries, roster students without one)."""
+    found, errors = [], []
+    root = layout.submitted_dir
+    entries = sorted(os.listdir(root)) if root.is_dir() else []
+    on_roster = set(roster)
+    for name in entries:
+        path = root / name
+        if not STUDENT_ID.match(name) or ".." in name:
+            errors.append((repr(name)[:60], "submission folder name is not a valid student id; skipped"))
+        elif path.is_symlink() or not path.is_dir():
+            errors.append((name, "submission is not a plain folder; skipped"))
+        elif name not in on_roster:
+            if (path / layout.assignment).exists():
+                errors.append((name, "not on the roster of this assignment; skipped"))
+        elif (path / layout.assignment).is_dir():
+            found.append(name)
+    missing = [s for s in roster if s not in set(found)]
+    return found, errors, missing
+
+
+def grade_assignment(name: str, course: Path, students: list[str] | None = None, workers: int | None = None,
+                     regrade: bool = False, progress: Callable[[int], None] | None = None) -> GradeSummary:
+    """Grade the submissions of `name` in `course` (all, or only `students`)."""
+    start = time.perf_counter()
+    try:
+        assignment = load(name)
+    except AssignmentError as e:
+        raise GradeError(str(e)) from None
+    course = Path(course).resolve()
+    layout = Layout(course, assignment.name)
+    if not layout.roster.exists():
+        raise GradeError(f"{assignment.name} has not been generated in {course}")
+    roster = layout.roster.read_text().split()
+    found, errors, missing = find_submissions(layout, roster)
+    if students is not None:
+        found = [s for s in found if s in students]
+        missing = [s for s in missing if s in students]
+    summary = GradeSummary(assignment.name, errors=list(errors), missing=missing)
+
+    todo = []
+    for s in found:
+        done = layout.autograded_dir(s) / RESULTS
+        if not regrade and done.exists():
+            try:
+                if json.loads(done.read_text()).get("digest") == digest(layout.submission_dir(s) / layout.notebook_name):
+                    summary.resumed += 1
+                    continue
+            except (OSError, json.JSONDecodeError):
+                pass
+        todo.append(s)
+
+    from .gradebook import GradebookWriter
+
+    grader = Grader(assignment, layout, CopyIndex.build(layout, roster, assignment))
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    def committed(data: dict) -> None:
+        _write_json_atomic(layout.autograded_dir(data["student"]) / RESULTS, data)
+
+    with GradebookWriter(layout, assignment, on_commit=committed) as book:
+        def record(data: dict) -> None:
+            book.record(data)
+            if data["status"] == "error":
+                summary.errors.append((data["student"], data["error"]))
+            else:
+                summary.graded += 1
+            if progress:
+                progress(len(todo))
+
+        if workers == 1:
+            _init_worker(grader)
+            try:
+                for s in todo:
+                    record(_grade_one(s))
+            finally:
+                grader.close()
+        else:
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(grader,)) as pool:
+                for data in pool.imap_unordered(_grade_one, todo, chunksize=4):
+                    record(data)
+    summary.seconds = time.perf_counter() - start
+    summary.isolation = _isolation(assignment)
+    _write_json_atomic(layout.run_log, {"errors": summary.errors, "missing": summary.missing,
+                                        "graded": summary.graded, "resumed": summary.resumed,
+                                        "seconds": round(summary.seconds, 3)})
+    return summary
+
+
+def _isolation(assignment: Assignment) -> str:
+    if not any(p.type.kind == "code" for p in assignment.problems):
+        return ""
+    from .sandbox import isolation_available
+
+    return isolation_available()

@@ -1,0 +1,139 @@
+"""A student's assignment as a Jupyter notebook with nbgrader metadata.
+
+Three modes share one layout, so their grade_ids always line up:
+- "source": the instructor's notebook for source/ (answers between nbgrader's
+  solution markers, hidden tests in the test cells);
+- "student": what the student receives (stubs, public checks only);
+- "solved": the student's notebook filled with the reference answers (`solve`).
+
+Per problem `pN`: a markdown statement (not locked, it differs per student), an
+answer cell `pN` (nbgrader solution cell), and a test cell `pN_test` (nbgrader
+autograder test, locked, worth the problem's points).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+import nbformat
+from nbformat import NotebookNode
+
+from ..assignment import Assignment
+from ..problems.exact import py
+from .items import Item
+
+Mode = Literal["source", "student", "solved"]
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=False,
+    undefined=jinja2.StrictUndefined,
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+)
+TEMPLATES.filters["fmt"] = lambda x: f"{x:g}"
+
+KERNEL = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+
+
+def nbgrader_meta(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = False,
+                  points: float | None = None) -> dict:
+    meta = {"schema_version": 3, "grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def checksum(cell: NotebookNode) -> str:
+    """nbgrader's cell checksum (same inputs as nbgrader.utils.compute_checksum)."""
+    meta = cell.metadata.nbgrader
+    h = hashlib.md5()
+    for part in (cell.source, cell.cell_type, str(meta["grade"]), str(meta["solution"]),
+                 str(not meta["solution"] and (meta["grade"] or meta["locked"])), meta["grade_id"]):
+        h.update(part.encode())
+    if meta["grade"]:
+        h.update(str(float(meta["points"])).encode())
+    return h.hexdigest()
+
+
+def _cell(kind: str, source: str, cell_id: str, nbgrader: dict | None = None, with_checksum: bool = True) -> NotebookNode:
+    cell = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
+    cell.id = cell_id  # fixed ids: regenerating must give the same bytes
+    if nbgrader is not None:
+        cell.metadata["nbgrader"] = nbgrader
+        if with_checksum:
+            cell.metadata.nbgrader["checksum"] = checksum(cell)
+            cell.metadata.nbgrader["cell_type"] = kind
+    return cell
+
+
+def image_name(item: Item, index: int) -> str:
+    return f"{item.spec.key}_plot{index}.png"
+
+
+def answer_forms(item: Item) -> dict:
+    """What `check_form` needs to know about each answer (nothing about its value but its shape)."""
+    forms = {}
+    for a in item.variant.answers:
+        form: dict = {"kind": a.kind}
+        if a.kind != "number" and isinstance(a.value, list):
+            form["shape"] = _shape(a.value)
+        if a.choices:
+            form["choices"] = list(a.choices)
+        forms[a.name] = form
+    return forms
+
+
+def _shape(value: list) -> list[int]:
+    return [len(value)] + (_shape(value[0]) if value and isinstance(value[0], list) else [])
+
+
+def problem_cells(index: int, item: Item, mode: Mode) -> list[NotebookNode]:
+    """The statement, answer and test cells of one problem."""
+    spec, v = item.spec, item.variant
+    names = [image_name(item, i) for i, _ in enumerate(item.student_images())]
+    statement = _cell("markdown", TEMPLATES.get_template("problem.md.j2").render(
+        index=index, spec=spec, variant=v, images=names).strip(), f"{spec.key}-statement")
+    if names:
+        statement.attachments = {n: {"image/png": base64.b64encode(png).decode()}
+                                 for n, (_, png) in zip(names, item.student_images())}
+    ctx = dict(index=index, spec=spec, variant=v, mode=mode)
+    if v.code is not None:
+        answer_src = v.code.starter if mode == "student" else v.code.solution
+        if mode == "source":
+            answer_src = "### BEGIN SOLUTION\n" + v.code.solution.rstrip() + "\n### END SOLUTION"
+        test_src = TEMPLATES.get_template("code_test.py.j2").render(**ctx)
+    else:
+        values = {a.name: ("..." if mode == "student" else py(a.value)) for a in v.answers}
+        answer_src = TEMPLATES.get_template("answers.py.j2").render(values=values, **ctx)
+        test_src = TEMPLATES.get_template("hand_test.py.j2").render(forms=json.dumps(answer_forms(item)), **ctx)
+    answer = _cell("code", answer_src.strip(), spec.key, nbgrader_meta(spec.key, solution=True), mode != "source")
+    test = _cell("code", test_src.strip(), f"{spec.key}_test",
+                 nbgrader_meta(f"{spec.key}_test", grade=True, locked=True, points=spec.points), mode != "source")
+    return [statement, answer, test]
+
+
+def build_notebook(assignment: Assignment, items: list[Item], mode: Mode) -> NotebookNode:
+    """The whole notebook of one student (or of the source) in `mode`."""
+    header = _cell("markdown", TEMPLATES.get_template("header.md.j2").render(assignment=assignment).strip(),
+                   "header", nbgrader_meta("header", locked=True), mode != "source")
+    cells = [header]
+    for index, item in enumerate(items, start=1):
+        cells += problem_cells(index, item, mode)
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=dict(KERNEL))
+    nb.nbformat_minor = 5
+    return nb
+
+
+def dumps(nb: NotebookNode) -> str:
+    """Serialise a notebook deterministically."""
+    return nbformat.writes(nb) + ""
