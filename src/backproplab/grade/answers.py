@@ -157,10 +157,12 @@ def form_problem(value: Any, form: dict) -> str | None:
     if kind == "number":
         return None if not isinstance(value, (list, str)) else "should be a single number"
     if kind == "vector":
-        want = form.get("shape", [])
-        got = shape_of(value) if isinstance(value, list) else []
-        if got != want:
-            return f"should be a list of shape {tuple(want)}, got {tuple(got) if got else 'a single value'}"
+        if not isinstance(value, list):
+            return "should be a list"
+        want = form.get("shape")
+        got = shape_of(value)
+        if want is not None and got != want:
+            return f"should be a list of shape {tuple(want)}, got {tuple(got)}"
         flat = value
         while flat and isinstance(flat[0], list):
             flat = [y for x in flat for y in x]
@@ -170,7 +172,9 @@ def form_problem(value: Any, form: dict) -> str | None:
         items = value if isinstance(value, list) else [value]
         if "shape" in form and (not isinstance(value, list) or len(value) != form["shape"][0]):
             return f"should be a list of {form['shape'][0]} choices"
-        bad = [x for x in items if x not in choices]
+        if not all(isinstance(x, str) for x in items):
+            return "should be a string (or a list of strings) from the listed options"
+        bad = [x for x in items if choices and x not in choices]
         return f"{bad[0]!r} is not one of {', '.join(map(repr, choices))}" if bad else None
     return None
 

@@ -27,7 +27,7 @@ from .copying import CopyIndex
 from .feedback import write_feedback
 from .hand import grade_hand
 from .result import CheckResult, ProblemResult
-from .submission import NotebookError, read_submission
+from .submission import NotebookError, parse_notebook, read_submission
 
 RESULTS = "results.json"
 
@@ -118,18 +118,24 @@ class Grader:
             self._sandbox.close()
             self._sandbox = None
 
-    def grade(self, student: str, notebook: Path | None = None) -> SubmissionResult:
-        """Grade `student`'s submission (their key, their cells); never raises for bad input."""
+    def grade(self, student: str, notebook: Path | dict | None = None) -> SubmissionResult:
+        """Grade `student`'s submission (their key, their cells); never raises for bad input.
+
+        `notebook` is the submitted file (default: submitted/<student>/<HW>/<HW>.ipynb)
+        or an already-loaded notebook dict (nbgrader's autograde hands us one).
+        """
         start = time.perf_counter()
-        path = notebook or self.layout.submission_dir(student) / self.layout.notebook_name
-        result = SubmissionResult(student, "graded", 0.0, self.assignment.points, digest=digest(path))
+        if not isinstance(notebook, dict):
+            notebook = notebook or self.layout.submission_dir(student) / self.layout.notebook_name
+        result = SubmissionResult(student, "graded", 0.0, self.assignment.points,
+                                  digest="" if isinstance(notebook, dict) else digest(notebook))
         try:
             key = json.loads(self.layout.key_json(student).read_text())
         except (OSError, json.JSONDecodeError):
             return self._error(result, f"no answer key for {student}: was the assignment generated for them?", start)
         wanted = {p["key"] for p in key["problems"]}
         try:
-            sub = read_submission(path, wanted)
+            sub = parse_notebook(notebook, wanted) if isinstance(notebook, dict) else read_submission(notebook, wanted)
         except NotebookError as e:
             return self._error(result, str(e), start)
         result.notes = sub.notes

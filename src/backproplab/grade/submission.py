@@ -50,6 +50,11 @@ def read_submission(path: Path, wanted: set[str]) -> Submission:
         nb = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise NotebookError("the notebook is not valid JSON (is it a notebook?)") from None
+    return parse_notebook(nb, wanted)
+
+
+def parse_notebook(nb: object, wanted: set[str]) -> Submission:
+    """The answer cells `wanted` of an already-loaded notebook (a plain dict)."""
     if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
         raise NotebookError(f"not an nbformat 4 notebook (nbformat={nb.get('nbformat') if isinstance(nb, dict) else '?'})")
     cells: dict[str, str] = {}

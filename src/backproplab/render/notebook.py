@@ -81,20 +81,12 @@ def image_name(item: Item, index: int) -> str:
 
 
 def answer_forms(item: Item) -> dict:
-    """What `check_form` needs to know about each answer (nothing about its value but its shape)."""
-    forms = {}
-    for a in item.variant.answers:
-        form: dict = {"kind": a.kind}
-        if a.kind != "number" and isinstance(a.value, list):
-            form["shape"] = _shape(a.value)
-        if a.choices:
-            form["choices"] = list(a.choices)
-        forms[a.name] = form
-    return forms
+    """What `check_form` may know of each answer: its kind only.
 
-
-def _shape(value: list) -> list[int]:
-    return [len(value)] + (_shape(value[0]) if value and isinstance(value[0], list) else [])
+    nbgrader restores test cells from the source notebook at autograde, so a test
+    cell must be the same for every student: no sizes, no choices, no values.
+    """
+    return {a.name: {"kind": a.kind} for a in item.variant.answers}
 
 
 def problem_cells(index: int, item: Item, mode: Mode) -> list[NotebookNode]:
