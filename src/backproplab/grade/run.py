@@ -277,8 +277,9 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
 
 
 def _isolation(assignment: Assignment) -> str:
+    """How student code was confined in this run (empty when the assignment has no code)."""
     if not any(p.type.kind == "code" for p in assignment.problems):
         return ""
-    from .sandbox import isolation_available
+    import shutil
 
-    return isolation_available()
+    return "bubblewrap" if shutil.which("bwrap") else "fallback (no bubblewrap; see docs/sandbox.md)"

@@ -77,6 +77,8 @@ def py(value: Exact) -> str:
         return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(py(v) for v in value) + "]"
+    if isinstance(value, sp.Float):  # an irrational key held to 30 digits: a decimal, not a huge fraction
+        return str(sp.N(value, 12))
     value = sp.nsimplify(value)
     if value.is_Rational:
         return str(value)
@@ -109,3 +111,43 @@ def fits_style(x: sp.Expr, style: str) -> bool:
     if style == "simple fractions":
         return x.q <= 12 or (decimal_places(x) or 9) <= 2
     return True  # "decimals": any number, rounded as the problem states
+
+
+def rounded(x: sp.Expr, places: int = 4) -> str:
+    """A number as a decimal rounded to `places` digits, for worked steps (e.g. '0.1966')."""
+    return f"{float(x):.{places}f}"
+
+
+def shuffled_choices(rng: np.random.Generator, right: str, wrong: Iterable[str], k: int) -> list[str]:
+    """`right` plus `k` of the `wrong` options, drawn and ordered at random for each variant."""
+    pool = list(wrong)
+    picked = [pool[i] for i in rng.permutation(len(pool))[:k]]
+    options = picked + [right]
+    return [options[i] for i in rng.permutation(len(options))]
+
+
+def paren(x: sp.Expr) -> str:
+    """LaTeX of `x` (decimals where they terminate), in parentheses when negative: 2 \\cdot (-0.5)."""
+    return rf"\left({latex_decimal(x)}\right)" if x.is_negative else latex_decimal(x)
+
+
+def latex_sum(terms: Iterable[sp.Expr]) -> str:
+    """LaTeX of a sum term by term (decimals where they terminate), signs merged: 1 - 2.5 (not 1 + -2.5)."""
+    out = ""
+    for i, t in enumerate(terms):
+        if i == 0:
+            out = latex_decimal(t)
+        else:
+            out += f" - {latex_decimal(-t)}" if t.is_negative else f" + {latex_decimal(t)}"
+    return out
+
+
+def latex_decimal(x: sp.Expr) -> str:
+    """LaTeX of `x` as a decimal when it terminates (0.25, not 1/4), else as `latex` writes it."""
+    if isinstance(x, (list, tuple)):
+        return r"\left(" + ", ".join(latex_decimal(v) for v in x) + r"\right)"
+    x = sp.sympify(x)
+    places = decimal_places(x) if x.is_Rational else None
+    if places is None or x.q == 1:
+        return sp.latex(x)
+    return f"{float(x):.{places}f}"

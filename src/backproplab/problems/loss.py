@@ -9,8 +9,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .exact import integer, latex, nonzero_int, pick, short_decimal, to_str
+from .exact import integer, latex, latex_decimal, nonzero_int, pick, short_decimal, to_str
 from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
+
+# How a statement tells the student to write numbers (the grader accepts both forms).
+HOW_TO_WRITE = ("Write every number exactly (an integer, a decimal such as 0.375, or a fraction such as 3/8) "
+                "or as a decimal to at least 4 significant figures.")
 
 # The two MSE conventions a course may use; a variant states which one it wants.
 CONVENTIONS = {
@@ -55,7 +59,7 @@ def mse_of_predictions(rng: np.random.Generator) -> Variant:
     errors = [p - t for p, t in zip(pred, target)]
     statement = (
         f"A model makes the predictions $\\hat y = {latex(pred)}$ for targets $y = {latex(target)}$.\n\n"
-        f"Using the convention ${formula}$, compute the loss $L$."
+        f"Using the convention ${formula}$, compute the loss $L$ (`loss`).\n\n{HOW_TO_WRITE}"
     )
     steps = [
         Step("Errors $\\hat y_i - y_i$:", f"{latex(errors)}"),
@@ -91,13 +95,14 @@ def loss_of_linear_model(rng: np.random.Generator) -> Variant:
     loss = mse(pred, ys, half)
     no_bias = [w * x for x in xs]
     statement = (
-        f"A linear model $\\hat y = w x + b$ has $w = {latex(w)}$ and $b = {latex(b)}$. "
-        f"The data are $x = {latex(xs)}$ with targets $y = {latex(ys)}$.\n\n"
-        f"Compute the predictions $\\hat y$ and the loss ${formula}$."
+        f"A linear model $\\hat y = w x + b$ has $w = {latex_decimal(w)}$ and $b = {latex_decimal(b)}$. "
+        f"The data are $x = {latex_decimal(xs)}$ with targets $y = {latex_decimal(ys)}$.\n\n"
+        f"Compute the predictions $\\hat y$ (`predictions`, a list of {n} numbers) and the loss "
+        f"${formula}$ (`loss`).\n\n{HOW_TO_WRITE}"
     )
     steps = [
-        Step("Predictions $\\hat y_i = w x_i + b$:", latex(pred)),
-        Step("Errors $\\hat y_i - y_i$:", latex([p - y for p, y in zip(pred, ys)])),
+        Step("Predictions $\\hat y_i = w x_i + b$:", latex_decimal(pred)),
+        Step("Errors $\\hat y_i - y_i$:", latex_decimal([p - y for p, y in zip(pred, ys)])),
         Step(f"Loss with $N = {n}$:", f"L = {sp.latex(loss)}"),
     ]
     mis = mse_misconceptions("loss", pred, ys, half) + [

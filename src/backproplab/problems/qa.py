@@ -40,7 +40,10 @@ def same_within(a: Any, b: Any, tol: Tolerance) -> bool:
     """Would a grader with tolerance `tol` accept `a` where `b` is right?"""
     if _shape(a) != _shape(b):
         return False
-    fa, fb = _flat(to_float(a)), _flat(to_float(b))
+    try:
+        fa, fb = _flat(to_float(a)), _flat(to_float(b))
+    except TypeError:  # a non-real value is never accepted in place of anything
+        return False
     for x, y in zip(fa, fb):
         if isinstance(x, str) or isinstance(y, str):
             if x != y:
@@ -63,7 +66,10 @@ def problems_with(v: Variant) -> list[str]:
                 if c not in (a.choices or []):
                     found.append(f"answer {a.name!r}: {c!r} is not among the choices")
             continue
-        values = _flat(to_float(a.value))
+        try:
+            values = _flat(to_float(a.value))
+        except TypeError:  # zoo (a division by zero) or another non-real value
+            values = [math.nan]
         if not all(isinstance(x, float) and math.isfinite(x) for x in values):
             found.append(f"answer {a.name!r} is not finite")
         elif a.nonzero and all(abs(x) < 1e-12 for x in values):

@@ -1,0 +1,1 @@
+"""Grade exports: per-question CSV, Canvas gradebook CSV, Gradescope results.json (`backproplab export`)."""

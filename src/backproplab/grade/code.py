@@ -1,0 +1,474 @@
+"""Grade one coding problem: hidden inputs, the student's code in a sandbox, checks here.
+
+The grader builds every hidden input and expected value in its own process from
+`autograder/<task>.py` and the reference `solutions/`. The student's cell runs in
+a sandbox session with a small adapter appended (`autograder/harness.py`); one
+sandbox call runs the whole batch and returns plain arrays. Every verdict —
+shape, dtype, finiteness, relative error, named misconception, inputs left
+alone, same result twice, agreement with finite differences of the student's own
+forward — is computed here. Messages never show hidden inputs or expected values.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from dataclasses import dataclass, field
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ..paths import data_dir
+from .result import CheckResult, ProblemResult
+
+try:
+    from .sandbox import ForbiddenImport, StudentError
+except ImportError:  # the sandbox module has not landed yet: same names, so callers need not care
+
+    class StudentError(Exception):  # type: ignore[no-redef]
+        """A one-line problem with the student's code (exception, timeout, bad return value)."""
+
+    class ForbiddenImport(StudentError):  # type: ignore[no-redef]
+        """The student's code imported a forbidden module."""
+
+FORBIDDEN = ("torch", "jax", "autograd", "tensorflow", "sympy")
+CARRIED_FORWARD = "carried forward"  # credit key: a backward consistent with the student's own forward
+
+
+# ----------------------------------------------------------------- what a task declares
+
+Part = int | str | tuple | None  # which part of a return value: an index, a key, or a path of them
+
+
+@dataclass
+class Probe:
+    """A known wrong output: if the student's output matches it, the check names `name`."""
+
+    name: str
+    value: Any
+    feedback: str
+
+
+@dataclass
+class Call:
+    """One call of a student function on plain data (arrays, numbers, {"__rng__": seed}, ...)."""
+
+    fn: str
+    args: tuple
+    pick: int | str | None = None  # keep only this part of the return value
+    hygiene: bool = True  # also call it again, and look at the inputs afterwards
+
+
+@dataclass
+class FD:
+    """Finite differences of the student's own forward: d/d args[wrt] of sum(dout * forward(*args))."""
+
+    forward: Call
+    wrt: int | tuple[int, str]  # argument index, or (index, key) inside a dict argument
+    dout: Any = 1.0
+    h: float = 1e-6
+    tol: float = 1e-5
+
+
+@dataclass
+class Check:
+    """One graded comparison of (a part of) a call's output with the reference's."""
+
+    name: str
+    call: Call
+    expected: Any
+    part: Part = None
+    tol: float = 1e-7
+    weight: float = 1.0
+    probes: list[Probe] = field(default_factory=list)
+    fd: FD | None = None
+
+
+def scale_probes(expected: Any, n: int | None = None, two: bool = False) -> list[Probe]:
+    """The misconceptions that only rescale a right answer: sign, N or 1/N, factor 2."""
+    probes = [Probe("sign flipped", _scaled(expected, -1.0),
+                    "your result has the opposite sign: check the direction of the difference or of the step")]
+    if n is not None:
+        probes += [
+            Probe("scaled by N", _scaled(expected, float(n)),
+                  "your result is N times too large: the loss averages over the N examples, so its gradient carries 1/N"),
+            Probe("scaled by 1/N", _scaled(expected, 1.0 / n),
+                  "your result is N times too small: you averaged over the batch once too often"),
+        ]
+    if two:
+        probes += [
+            Probe("factor 2", _scaled(expected, 0.5),
+                  "your result is half the right one: the derivative of a square (e - y)**2 is 2 (e - y)"),
+            Probe("factor 2", _scaled(expected, 2.0),
+                  "your result is twice the right one: check the factor 2 of the square (no 1/2 in this convention)"),
+        ]
+    return probes
+
+
+# ----------------------------------------------------------------- loading tasks
+
+
+def _load(folder: str, name: str) -> ModuleType:
+    path = data_dir(folder) / f"{name}.py"
+    if not path.is_file():
+        raise KeyError(f"no {folder} module {name!r} at {path}")
+    spec = importlib.util.spec_from_file_location(f"_backproplab_{folder}_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def autograder(task: str) -> ModuleType:
+    """The hidden-test module of `task` (autograder/<task>.py)."""
+    return _load("autograder", task)
+
+
+@cache
+def solution(task: str) -> ModuleType:
+    """The reference implementation used by `task` (solutions/<SOLUTION>.py)."""
+    return _load("solutions", autograder(task).SOLUTION)
+
+
+@cache
+def harness_source() -> str:
+    """The adapter appended to the student's cell (no checks, no expected values)."""
+    return (data_dir("autograder") / "harness.py").read_text()
+
+
+def harness() -> ModuleType:
+    """The adapter as a module of the grader, to evaluate test functions here."""
+    return _load("autograder", "harness")
+
+
+def hidden_rng(seed: int) -> np.random.Generator:
+    """The stream of hidden inputs: independent of the public examples drawn from `seed`."""
+    return np.random.default_rng(np.random.SeedSequence([seed, 0x4D1DDE]))
+
+
+def hidden_checks(task: str, seed: int) -> list[Check]:
+    """Every hidden check of `task` for the student whose variant seed is `seed`."""
+    return autograder(task).checks(hidden_rng(seed), solution(task))
+
+
+# ----------------------------------------------------------------- comparing numbers
+
+
+def rel_error(x: np.ndarray, y: np.ndarray) -> float:
+    """max_i |x_i - y_i| / max(1e-8, |x_i| + |y_i|)  (CS231n's relative error)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size == 0:
+        return 0.0
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def scaled_error(x: np.ndarray, y: np.ndarray) -> float:
+    """max|x - y| relative to the arrays' scale: for finite differences, whose noise is absolute."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    scale = max(1e-8, float(np.max(np.abs(x), initial=0.0) + np.max(np.abs(y), initial=0.0)))
+    return float(np.max(np.abs(x - y), initial=0.0)) / scale
+
+
+def _kind(x: Any) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return "a bool"
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape} and dtype {x.dtype}"
+    if isinstance(x, (int, np.integer)):
+        return "an int"
+    if isinstance(x, (float, np.floating)):
+        return "a float"
+    return f"a {type(x).__name__}"
+
+
+def mismatch(got: Any, want: Any, tol: float) -> str | None:
+    """Why `got` is not an acceptable `want` (None when it is).
+
+    Arrays: exact shape and dtype, all finite, relative error under `tol`. Numbers:
+    a real number within `tol`. Lists, tuples and dicts: the same structure, part by part.
+    """
+    if isinstance(want, np.ndarray):
+        if not isinstance(got, np.ndarray):
+            return f"returned {_kind(got)}, expected an array of shape {want.shape}"
+        if got.shape != want.shape:
+            return f"returned shape {got.shape}, expected shape {want.shape}"
+        if got.dtype != want.dtype:
+            return f"returned dtype {got.dtype}, expected dtype {want.dtype}"
+        if want.dtype.kind in "fc" and not np.all(np.isfinite(got)) and np.all(np.isfinite(want)):
+            return "returned values that are not finite (nan or inf)"
+        if want.dtype.kind in "biu":
+            return None if np.array_equal(got, want) else "returned different values"
+        err = rel_error(got, want)
+        return None if err <= tol else f"relative error {err:.1e} (allowed {tol:.0e})"
+    if isinstance(want, (list, tuple)):
+        if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            return f"returned {_kind(got)}, expected a {type(want).__name__} of {len(want)} items"
+        for i, (g, w) in enumerate(zip(got, want)):
+            why = mismatch(g, w, tol)
+            if why:
+                return f"item {i}: {why}"
+        return None
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or sorted(map(str, got)) != sorted(map(str, want)):
+            return f"returned {_kind(got)}, expected a dict with keys {sorted(want)}"
+        for k in want:
+            why = mismatch(got[k], want[k], tol)
+            if why:
+                return f"[{k!r}]: {why}"
+        return None
+    if isinstance(want, (bool, np.bool_)):
+        return None if isinstance(got, (bool, np.bool_)) and bool(got) == bool(want) else "returned a different value"
+    if isinstance(want, (int, np.integer)):
+        if not isinstance(got, (int, np.integer)) or isinstance(got, bool):
+            return f"returned {_kind(got)}, expected an int"
+        return None if int(got) == int(want) else "returned a different int"
+    # a float: accept any real number (a 0-d array too), finite, within tol
+    if isinstance(got, np.ndarray) and got.shape == ():
+        got = got.item()
+    if not isinstance(got, (int, float, np.integer, np.floating)) or isinstance(got, bool):
+        return f"returned {_kind(got)}, expected a float"
+    if not np.isfinite(got) and np.isfinite(want):
+        return "returned a value that is not finite (nan or inf)"
+    err = rel_error(float(got), float(want))
+    return None if err <= tol else f"relative error {err:.1e} (allowed {tol:.0e})"
+
+
+def _part(out: Any, part: Part) -> Any:
+    path = part if isinstance(part, tuple) else () if part is None else (part,)
+    try:
+        for step in path:
+            out = out[step]
+    except (IndexError, KeyError, TypeError):
+        raise ValueError(f"has no part {''.join(f'[{p!r}]' for p in path)}") from None
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Do two of the student's outputs agree (exactly the same structure, values to 1e-12)?"""
+    try:
+        return mismatch(a, b, 1e-12) is None
+    except Exception:
+        return False
+
+
+# ----------------------------------------------------------------- forbidden shortcuts
+
+
+def forbidden_imports(source: str) -> list[str]:
+    """The forbidden modules (torch, jax, autograd, tensorflow, sympy) the source imports."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []  # the sandbox reports the syntax error itself
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names = [node.value]  # __import__("torch"), importlib.import_module("jax")
+        found.update(n.split(".")[0] for n in names if n.split(".")[0] in FORBIDDEN)
+    return sorted(found)
+
+
+# ----------------------------------------------------------------- running and judging
+
+
+def _plan(checks: list[Check]) -> tuple[list[Call], dict[int, int], dict[int, list[tuple]]]:
+    """Every distinct call (main ones first), and for each FD the perturbed forward calls."""
+    calls: list[Call] = []
+    index: dict[int, int] = {}
+    for c in checks:
+        if id(c.call) not in index:
+            index[id(c.call)] = len(calls)
+            calls.append(c.call)
+    fd_calls: dict[int, list[tuple]] = {}
+    for c in checks:
+        if c.fd is None or id(c.fd) in fd_calls:
+            continue
+        rows = []
+        base = _wrt(c.fd.forward.args, c.fd.wrt)
+        for i in np.ndindex(base.shape):
+            pair = []
+            for sign in (1, -1):
+                args = _perturbed(c.fd.forward.args, c.fd.wrt, i, sign * c.fd.h)
+                pair.append(len(calls))
+                calls.append(Call(c.fd.forward.fn, args, c.fd.forward.pick, hygiene=False))
+            rows.append((i, *pair))
+        fd_calls[id(c.fd)] = rows
+    return calls, index, fd_calls
+
+
+def _wrt(args: tuple, wrt: int | tuple[int, str]) -> np.ndarray:
+    return args[wrt] if isinstance(wrt, int) else args[wrt[0]][wrt[1]]
+
+
+def _perturbed(args: tuple, wrt: int | tuple[int, str], i: tuple, step: float) -> tuple:
+    new = list(args)
+    if isinstance(wrt, int):
+        new[wrt] = args[wrt].copy()
+        new[wrt][i] += step
+    else:
+        new[wrt[0]] = dict(args[wrt[0]])
+        new[wrt[0]][wrt[1]] = args[wrt[0]][wrt[1]].copy()
+        new[wrt[0]][wrt[1]][i] += step
+    return tuple(new)
+
+
+def _fd_gradient(fd: FD, rows: list[tuple], results: list[dict]) -> np.ndarray | None:
+    """The student's own forward, differentiated numerically; None if it failed or is not numeric."""
+    grad = np.zeros(_wrt(fd.forward.args, fd.wrt).shape)
+    for i, up, down in rows:
+        try:
+            hi = np.sum(np.asarray(fd.dout) * np.asarray(results[up]["out"], dtype=float))
+            lo = np.sum(np.asarray(fd.dout) * np.asarray(results[down]["out"], dtype=float))
+        except (KeyError, TypeError, ValueError):
+            return None
+        grad[i] = (hi - lo) / (2 * fd.h)
+    return grad if np.all(np.isfinite(grad)) else None
+
+
+def judge(check: Check, result: dict, fd_grad: np.ndarray | None, credit: dict[str, float]) -> CheckResult:
+    """Score one check from the student's result: right, a named misconception, or wrong."""
+    if "error" in result:
+        if str(result["error"]).startswith("NotImplementedError"):
+            return CheckResult(check.name, 0.0, check.weight, f"{check.call.fn} is not implemented yet")
+        return CheckResult(check.name, 0.0, check.weight, f"your code raised {result['error']}")
+    try:
+        got = _part(result["out"], check.part)
+    except ValueError as why:
+        return CheckResult(check.name, 0.0, check.weight, f"the return value {why}")
+    why = mismatch(got, check.expected, check.tol)
+    if why is None:
+        return CheckResult(check.name, 1.0, check.weight, "correct")
+    for probe in check.probes:
+        try:
+            if mismatch(got, probe.value, check.tol) is None:
+                return CheckResult(check.name, credit.get(probe.name, 0.0), check.weight,
+                                   f"{probe.name}: {probe.feedback}", misconception=probe.name)
+        except Exception:
+            continue
+    if fd_grad is not None and isinstance(got, np.ndarray) and got.shape == fd_grad.shape:
+        if scaled_error(got, fd_grad) <= check.fd.tol:
+            return CheckResult(check.name, credit.get(CARRIED_FORWARD, 1.0), check.weight,
+                               "not the reference gradient, but consistent with finite differences of your own "
+                               "forward function (error carried forward: fix the forward)",
+                               misconception=CARRIED_FORWARD)
+    return CheckResult(check.name, 0.0, check.weight, why)
+
+
+def _hygiene(calls: list[Call], results: list[dict], right: list[bool]) -> list[CheckResult]:
+    """Two checks over the main calls: inputs not mutated, and the same result on a second call.
+
+    They are earned only when some call returned the right result, so a stub
+    that returns nothing useful gets nothing for leaving its inputs alone.
+    """
+    names = ("inputs not mutated", "same result on a second call")
+    mutated, differs, accumulated = [], [], False
+    for call, res in zip(calls, results):
+        if not call.hygiene or "error" in res:
+            continue
+        for k, (before, after) in enumerate(zip(call.args, res.get("args") or [])):
+            if after is not None and not _marker(before) and not _same(after, before):
+                mutated.append(f"{call.fn} (argument {k + 1})")
+        if "again" in res and not _same(res["again"], res["out"]):
+            differs.append(call.fn)
+            accumulated |= _doubled(res["out"], res["again"])
+    out = [CheckResult(names[0], 0.0 if mutated else 1.0, 1.0,
+                       f"changed its input arrays in place: {', '.join(sorted(set(mutated)))}; work on copies"
+                       if mutated else "correct")]
+    if accumulated:
+        out.append(CheckResult(names[1], 0.0, 1.0,
+                               "gradients accumulated across calls: a second call with the same inputs returned "
+                               "twice the first result; do not keep gradients in global or default-argument state",
+                               misconception="gradients accumulated across calls"))
+    else:
+        out.append(CheckResult(names[1], 0.0 if differs else 1.0, 1.0,
+                               f"a second call with the same inputs returned something else: {', '.join(sorted(set(differs)))}"
+                               if differs else "correct"))
+    if not any(right):  # the messages still say what went wrong
+        for c in out:
+            c.score, c.message = 0.0, c.message if c.score < 1 else "earned once a function returns the right result"
+    return out
+
+
+def _float_arrays(x: Any) -> list[np.ndarray]:
+    if isinstance(x, np.ndarray):
+        return [x] if x.dtype.kind == "f" else []
+    if isinstance(x, dict):
+        return [a for k in sorted(x, key=str) for a in _float_arrays(x[k])]
+    if isinstance(x, (list, tuple)):
+        return [a for v in x for a in _float_arrays(v)]
+    return []
+
+
+def _doubled(first: Any, second: Any) -> bool:
+    """Is some nonzero array of the second call's output twice the first's (gradients summed, not reset)?"""
+    pairs = zip(_float_arrays(first), _float_arrays(second))
+    return any(a.shape == b.shape and np.any(a != 0) and np.allclose(b, 2 * a, rtol=1e-9, atol=0) for a, b in pairs)
+
+
+def _marker(arg: Any) -> bool:
+    return isinstance(arg, dict) and ("__rng__" in arg or "__function__" in arg)
+
+
+def _scaled(x: Any, k: float) -> Any:
+    if isinstance(x, (list, tuple)):
+        return type(x)(_scaled(v, k) for v in x)
+    if isinstance(x, dict):
+        return {key: _scaled(v, k) for key, v in x.items()}
+    return x * k if not isinstance(x, (str, bool)) else x
+
+
+def _encode(call: Call) -> dict:
+    return {"fn": call.fn, "args": list(call.args), "pick": call.pick, "again": call.hygiene, "keep_args": call.hygiene}
+
+
+def run_checks(checks: list[Check], source: str, sandbox: Any) -> tuple[list[dict], list[Call], dict, dict]:
+    """Run every call of `checks` in one sandbox call; the raw results, for `judge`."""
+    calls, index, fd_calls = _plan(checks)
+    with sandbox.session(source + "\n\n" + harness_source()) as session:
+        results = session.call("backproplab_harness_run", [_encode(c) for c in calls])
+    if not isinstance(results, list) or len(results) != len(calls) or not all(isinstance(r, dict) for r in results):
+        raise ValueError("the harness returned something other than one result per call")
+    return results, calls, index, fd_calls
+
+
+def grade_code(key: str, task: str, seed: int, points: float, source: str, sandbox: Any,
+               credit: dict[str, float] | None = None) -> ProblemResult:
+    """Grade the student's solution cell `source` for coding task `task`.
+
+    Hidden inputs come from `seed`; expected values from the reference solution,
+    computed here. `credit` gives the fraction of a check's weight still awarded
+    for a named misconception (default 0) or for a backward consistent with the
+    student's own wrong forward ("carried forward", default 1).
+    """
+    credit = credit or {}
+    checks = hidden_checks(task, seed)
+    names = forbidden_imports(source)
+    if names:
+        return _zero(key, points, checks, f"uses {', '.join(names)}, which is forbidden in this task: implement it with numpy only")
+    try:
+        results, calls, index, fd_calls = run_checks(checks, source, sandbox)
+    except ForbiddenImport as why:
+        return _zero(key, points, checks, f"imports a forbidden module, which scores 0 ({why}): implement it with numpy only")
+    except (StudentError, ValueError) as why:
+        return _zero(key, points, checks, str(why).splitlines()[0] if str(why) else type(why).__name__)
+    fd_grads = {}
+    for c in checks:
+        if c.fd is not None and id(c.fd) not in fd_grads:
+            fd_grads[id(c.fd)] = _fd_gradient(c.fd, fd_calls[id(c.fd)], results)
+    graded = [judge(c, results[index[id(c.call)]], fd_grads.get(id(c.fd)), credit) for c in checks]
+    main = sorted(set(index.values()))
+    right = [all(g.score == 1.0 and g.misconception is None for c, g in zip(checks, graded) if index[id(c.call)] == i)
+             for i in main]
+    graded += _hygiene([calls[i] for i in main], [results[i] for i in main], right)
+    return ProblemResult(key, points, graded)
+
+
+def _zero(key: str, points: float, checks: list[Check], message: str) -> ProblemResult:
+    return ProblemResult(key, points, [CheckResult(c.name, 0.0, c.weight, message) for c in checks], error=message)

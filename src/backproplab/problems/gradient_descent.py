@@ -1,0 +1,400 @@
+"""Chapter 2 — gradient descent by hand.
+
+Three hand problems: one gradient step on the MSE of a linear model, k steps on a
+1-D quadratic and k steps on a 2-D quadratic. The descent is run exactly on
+sympy Rationals, and each misconception is the same run with the mistake made
+(ascent instead of descent, the 2 of the power rule forgotten, η left out, ...),
+so the key and the wrong answers come from one derivation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from .exact import R, decimal_places, integer, latex_decimal, nonzero_int, pick, to_str
+from .loss import CONVENTIONS, HOW_TO_WRITE
+from .variant import Answer, Misconception, Plot, ProblemType, Reject, Step, Variant
+
+x, y, w, b = sp.symbols("x y w b")
+
+Point = tuple  # a point of parameter space: a tuple of exact sympy numbers
+
+
+# --- the descent itself -------------------------------------------------------
+
+
+def gradient(f: sp.Expr, variables: Sequence[sp.Symbol]) -> Callable[[Point], Point]:
+    """∇f as a function of a point (differentiated once with sympy, evaluated exactly)."""
+    parts = [sp.diff(f, v) for v in variables]
+    return lambda p: tuple(g.xreplace(dict(zip(variables, p))) for g in parts)
+
+
+def descend(grad: Callable[[Point], Point], eta: sp.Expr, start: Point, k: int) -> list[Point]:
+    """The iterates p1..pk of gradient descent p ← p − η ∇f(p), all coordinates at once."""
+    path, p = [], start
+    for _ in range(k):
+        p = tuple(pi - eta * gi for pi, gi in zip(p, grad(p)))
+        path.append(p)
+    return path
+
+
+def short_enough(values: Sequence[sp.Expr], places: int = 3) -> bool:
+    """Are all `values` terminating decimals with at most `places` digits after the point?"""
+    return all((decimal_places(v) or places + 1) <= places for v in values)
+
+
+# --- writing numbers and quadratics the way a student would ---------------------------
+
+
+def shifted(var: sp.Symbol, c: sp.Expr) -> str:
+    """LaTeX of (var − c), written as plain `var` when c = 0."""
+    if c == 0:
+        return sp.latex(var)
+    return f"({sp.latex(var)} {'-' if c > 0 else '+'} {latex_decimal(abs(c))})"
+
+
+def sum_latex(terms: list[tuple[sp.Expr, str]]) -> str:
+    """LaTeX of Σ coef·body as given (no reordering by sympy); zero terms are left out."""
+    out = ""
+    for coef, body in terms:
+        if coef == 0:
+            continue
+        sign = "-" if coef < 0 else ("+" if out else "")
+        mag = abs(coef)
+        factor = "" if (mag == 1 and body) else latex_decimal(mag)
+        out += f" {sign} {factor}{body}" if out else f"{sign}{factor}{body}"
+    return out or "0"
+
+
+# --- plots (cheap: ≤ 100 points per curve, a 40×40 grid for contours) ---------------
+
+
+def curve_plot(f: sp.Expr, centre: float, half_width: float, start: float, path: list[float] | None) -> Callable[[Any], None]:
+    """Draw f(x) near its minimum with the start point, and the iterates when `path` is given."""
+    def draw(ax: Any) -> None:
+        f_num = sp.lambdify(x, f, "numpy")  # here, not earlier: generation must stay cheap
+        xs = np.linspace(centre - half_width, centre + half_width, 100)
+        ax.plot(xs, f_num(xs), color="0.3")
+        ax.plot([start], [f_num(start)], "o", color="C0", label="$x_0$")
+        if path:
+            pts = [start] + path
+            ax.plot(pts, [f_num(p) for p in pts], "o--", color="C3", label="iterates")
+            for i, p in enumerate(path, start=1):
+                ax.annotate(f"$x_{i}$", (p, f_num(p)), textcoords="offset points", xytext=(4, 6))
+        ax.set_xlabel("$x$")
+        ax.set_ylabel("$f(x)$")
+        ax.legend()
+
+    return draw
+
+
+def contour_plot(f: sp.Expr, centre: Point, half_width: float, start: Point, path: list[Point] | None) -> Callable[[Any], None]:
+    """Draw the contours of f(x, y) with the start point, and the iterates when `path` is given."""
+    cx, cy = float(centre[0]), float(centre[1])
+
+    def draw(ax: Any) -> None:
+        f_num = sp.lambdify((x, y), f, "numpy")
+        gx, gy = np.meshgrid(np.linspace(cx - half_width, cx + half_width, 40),
+                             np.linspace(cy - half_width, cy + half_width, 40))
+        # levels spaced like the squared distance, so the rings near the minimum are not lost
+        f0, f_min = float(f_num(*map(float, start))), float(f_num(cx, cy))
+        levels = f_min + (f0 - f_min) * np.linspace(0.15, 1.6, 10) ** 2
+        ax.contour(gx, gy, f_num(gx, gy), levels=levels, colors="0.6", linewidths=0.8)
+        ax.plot([float(start[0])], [float(start[1])], "o", color="C0", label="start")
+        if path:
+            pts = [start] + path
+            ax.plot([float(p[0]) for p in pts], [float(p[1]) for p in pts], "o--", color="C3", label="iterates")
+        ax.set_xlabel("$x$")
+        ax.set_ylabel("$y$")
+        ax.set_aspect("equal")
+        ax.legend()
+
+    return draw
+
+
+# --- problem 1: one gradient step on the MSE of a linear model ------------------------
+
+X, Y = sp.symbols("X Y")
+# The squared error of one point (X, Y) and its partial derivatives, differentiated once.
+POINT_LOSS = (w * X + b - Y) ** 2
+POINT_LOSS_GRAD = (sp.diff(POINT_LOSS, w), sp.diff(POINT_LOSS, b))
+
+
+def mse_gradient_step(rng: np.random.Generator) -> Variant:
+    """∂L/∂w, ∂L/∂b of the MSE of ŷ = w·x + b on 2–4 points, then one descent step."""
+    n = int(rng.integers(2, 5))
+    conv = pick(rng, CONVENTIONS)
+    half, formula = CONVENTIONS[conv]
+    w0, b0 = nonzero_int(rng, -2, 2), integer(rng, -2, 2)
+    xs = [integer(rng, -3, 3) for _ in range(n)]
+    ys = [integer(rng, -4, 4) for _ in range(n)]
+    eta = pick(rng, [R(1, 10), R(1, 20), R(1, 4), R(1, 5), R(1, 2)])
+
+    # L = (half/N) Σ ℓ(x_i, y_i), so each partial derivative is the mean of the per-point ones.
+    dw, db = (half * sum(d.xreplace({w: w0, b: b0, X: xi, Y: yi}) for xi, yi in zip(xs, ys)) / n
+              for d in POINT_LOSS_GRAD)
+    w_new, b_new = w0 - eta * dw, b0 - eta * db
+    errors = [w0 * xi + b0 - yi for xi, yi in zip(xs, ys)]
+    if len(set(xs)) == 1:
+        raise Reject("all inputs equal")
+
+    two_h = 2 * half  # the factor in front of the mean after the power rule
+    statement = (
+        f"A linear model $\\hat y = w x + b$ is trained with the loss ${formula}$ on the data "
+        f"$x = {latex_decimal(xs)}$, $y = {latex_decimal(ys)}$. The parameters are now $w = {latex_decimal(w0)}$, $b = {latex_decimal(b0)}$.\n\n"
+        f"1. Compute the gradient $\\partial L/\\partial w$ (`dw`) and $\\partial L/\\partial b$ (`db`).\n"
+        f"2. Take one gradient-descent step with learning rate $\\eta = {latex_decimal(eta)}$: "
+        f"give the new parameters `w_new` and `b_new`.\n\n{HOW_TO_WRITE}"
+    )
+    steps = [
+        Step("Errors $e_i = \\hat y_i - y_i = w x_i + b - y_i$ at the current parameters:", latex_decimal(errors)),
+        Step("By the chain rule (the power rule brings down a 2, and $\\partial \\hat y_i/\\partial w = x_i$, "
+             "$\\partial \\hat y_i/\\partial b = 1$):",
+             f"\\frac{{\\partial L}}{{\\partial w}} = \\frac{{{latex_decimal(two_h)}}}{{N}}\\sum_i e_i x_i, \\quad "
+             f"\\frac{{\\partial L}}{{\\partial b}} = \\frac{{{latex_decimal(two_h)}}}{{N}}\\sum_i e_i"),
+        Step(f"With $N = {n}$, $\\sum e_i x_i = {latex_decimal(sum(e * xi for e, xi in zip(errors, xs)))}$ and "
+             f"$\\sum e_i = {latex_decimal(sum(errors))}$:",
+             f"\\frac{{\\partial L}}{{\\partial w}} = {latex_decimal(dw)}, \\quad \\frac{{\\partial L}}{{\\partial b}} = {latex_decimal(db)}"),
+        Step("Descent moves against the gradient, $\\theta \\leftarrow \\theta - \\eta\\, \\partial L/\\partial\\theta$:",
+             f"w = {latex_decimal(w0)} - {latex_decimal(eta)} \\cdot ({latex_decimal(dw)}) = {latex_decimal(w_new)}, \\quad "
+             f"b = {latex_decimal(b0)} - {latex_decimal(eta)} \\cdot ({latex_decimal(db)}) = {latex_decimal(b_new)}"),
+    ]
+
+    mis: list[Misconception] = []
+    for name, new, grad, start in (("dw", "w_new", dw, w0), ("db", "b_new", db, b0)):
+        mis += [
+            Misconception("sign flipped", name, -grad,
+                          "Your gradient has the wrong sign: the derivative of (ŷ − y)² with respect to a parameter "
+                          "is 2(ŷ − y)·∂ŷ/∂θ; check which way round you wrote the error."),
+            Misconception("missing factor 2", name, grad / 2,
+                          "You lost the 2 that the power rule brings down from the square."),
+            Misconception("missing 1/N", name, grad * n,
+                          "You summed over the points but did not divide by N: the loss is a mean."),
+            Misconception("gradient ascent", new, start + eta * grad,
+                          "You moved along the gradient; gradient descent subtracts η times the gradient."),
+            Misconception("learning rate forgotten", new, start - grad,
+                          "You subtracted the whole gradient; the step is η times the gradient."),
+            Misconception("learning rate applied twice", new, start - eta**2 * grad,
+                          "You multiplied the gradient by η twice; the step is η times the gradient."),
+            Misconception("missing 1/N", new, start - eta * grad * n,
+                          "Your step uses a gradient that was summed over the points instead of averaged."),
+        ]
+        if conv == "half-mean":  # under 1/N the 'other convention' is the same number as 'missing factor 2'
+            mis.append(Misconception("other convention", name, grad * 2,
+                                     "You used L = (1/N)Σ(ŷ − y)²; this problem's loss has 1/(2N), which cancels the 2."))
+    mis.append(Misconception("x forgotten", "dw", db,
+                             "∂ŷ/∂w is x_i: each error must be multiplied by its input before summing."))
+    return Variant(
+        problem="mse_gradient_step",
+        title="One gradient step on the MSE of a linear model",
+        statement=statement,
+        params={"convention": conv, "x": to_str(xs), "y": to_str(ys), "w": to_str(w0), "b": to_str(b0), "eta": to_str(eta)},
+        answers=[
+            Answer("dw", "$\\partial L/\\partial w$", dw, nonzero=True),
+            Answer("db", "$\\partial L/\\partial b$", db, nonzero=True),
+            Answer("w_new", "$w$ after one step", w_new),
+            Answer("b_new", "$b$ after one step", b_new),
+        ],
+        steps=steps,
+        misconceptions=mis,
+        given=xs + ys + [w0, b0, eta],
+        style="short decimals",
+    )
+
+
+# --- problem 2: k steps on a 1-D quadratic ------------------------------------------------
+
+CURVATURES = (R(1, 2), R(1), R(3, 2), R(2), R(5, 2), R(5))
+
+
+def rates_with_factor(factors: Sequence[sp.Rational], curvatures: Sequence[sp.Rational] = CURVATURES) -> list[tuple[sp.Rational, sp.Rational]]:
+    """(a, η) pairs with a short-decimal η whose factor 1 − 2aη is one of `factors`.
+
+    On f = a(x − c)² + d, x_k − c = (1 − 2aη)^k (x_0 − c), so a short factor
+    (±1/2, ±1/5, 1/10, ...) keeps every iterate a short decimal.
+    """
+    pairs = []
+    for a in curvatures:
+        for r in factors:
+            eta = (1 - r) / (2 * a)
+            if (decimal_places(eta) or 3) <= 2:
+                pairs.append((a, eta))
+    return pairs
+
+
+RATES_1D = rates_with_factor([R(1, 2), R(-1, 2), R(1, 5), R(-1, 5), R(1, 10), R(-1, 10), R(3, 5), R(-3, 10)])
+
+
+def quadratic_1d(a: sp.Expr, c: sp.Expr, d: sp.Expr) -> sp.Expr:
+    """f(x) = a(x − c)² + d, kept unexpanded so it prints as given."""
+    return a * (x - c) ** 2 + d
+
+
+def gd_steps_1d(rng: np.random.Generator) -> Variant:
+    """k (2–4) steps of gradient descent on f(x) = a(x − c)² + d from x0."""
+    k = int(rng.integers(2, 5))
+    a, eta = pick(rng, RATES_1D)
+    c, d = integer(rng, -3, 3), integer(rng, -3, 3)
+    x0 = c + nonzero_int(rng, -6, 6)  # never already at the minimum
+    f = quadratic_1d(a, c, d)
+    f_tex = sum_latex([(a, shifted(x, c) + "^2"), (d, "")])
+    path = [p[0] for p in descend(gradient(f, [x]), eta, (x0,), k)]
+    if not short_enough(path):
+        raise Reject("iterates are long decimals")
+    f_last = f.xreplace({x: path[-1]})
+
+    fprime = sp.diff(f, x)
+    table = [["$t$", "$x_t$", "$f'(x_t)$", "$x_{t+1} = x_t - \\eta f'(x_t)$"]]
+    for t, (before, after) in enumerate(zip([x0] + path[:-1], path)):
+        table.append([str(t), f"${latex_decimal(before)}$", f"${latex_decimal(fprime.xreplace({x: before}))}$", f"${latex_decimal(after)}$"])
+    steps = [
+        Step("Differentiate (power rule):", f"f'(x) = {sum_latex([(2 * a, shifted(x, c))])}"),
+        Step(f"Apply $x_{{t+1}} = x_t - \\eta f'(x_t)$ with $\\eta = {latex_decimal(eta)}$, {k} times:", table=table),
+        Step("Each step multiplies the distance to the minimum by $1 - 2a\\eta$:",
+             f"x_{{t+1}} - c = {latex_decimal(1 - 2 * a * eta)}\\,(x_t - c) \\quad (c = {latex_decimal(c)})"),
+        Step("The function value at the last iterate:", f"f(x_{k}) = {latex_decimal(f_last)}"),
+    ]
+    statement = (
+        f"Run gradient descent on $f(x) = {f_tex}$ starting at $x_0 = {latex_decimal(x0)}$ with learning rate "
+        f"$\\eta = {latex_decimal(eta)}$, using $x_{{t+1}} = x_t - \\eta f'(x_t)$.\n\n"
+        f"Give the iterates `iterates` $= [x_1, \\dots, x_{k}]$ (a list of {k} numbers) and `f_last` $= f(x_{k})$.\n\n"
+        f"{HOW_TO_WRITE}"
+    )
+
+    def run(fn: sp.Expr, rate: sp.Expr) -> list[sp.Expr]:
+        return [p[0] for p in descend(gradient(fn, [x]), rate, (x0,), k)]
+
+    mis = [
+        Misconception("gradient ascent", "iterates", run(f, -eta),
+                      "Your iterates move uphill: gradient descent subtracts η f'(x)."),
+        Misconception("missing factor 2", "iterates", run(quadratic_1d(a / 2, c, d), eta),
+                      "Your derivative lacks the 2 that the power rule brings down from (x − c)²."),
+        Misconception("learning rate forgotten", "iterates", run(f, sp.Integer(1)),
+                      "You subtracted f'(x) itself; each step subtracts η times f'(x)."),
+        Misconception("off by one", "iterates", [x0] + path[:-1],
+                      "Your list starts at x₀; the answer starts with x₁, the point after the first step."),
+    ]
+    half_width = 1.4 * abs(float(x0 - c))
+    return Variant(
+        problem="gd_steps_1d",
+        title="Gradient descent on a parabola",
+        statement=statement,
+        params={"a": to_str(a), "c": to_str(c), "d": to_str(d), "x0": to_str(x0), "eta": to_str(eta), "k": k},
+        answers=[
+            Answer("iterates", f"the iterates $x_1, \\dots, x_{k}$", path, kind="vector"),
+            Answer("f_last", f"$f(x_{k})$", f_last),
+        ],
+        steps=steps,
+        misconceptions=mis,
+        plots=[
+            Plot(f"$f(x) = {f_tex}$ and the start $x_0 = {latex_decimal(x0)}$",
+                 curve_plot(f, float(c), half_width, float(x0), None), "student"),
+            Plot("The iterates of gradient descent", curve_plot(f, float(c), half_width, float(x0), [float(p) for p in path]), "key"),
+        ],
+        given=[a, c, d, x0, eta],
+        style="short decimals",
+    )
+
+
+# --- problem 3: k steps on a 2-D quadratic --------------------------------------------------
+
+
+def quadratic_2d(a: sp.Expr, bb: sp.Expr, h: sp.Expr, c1: sp.Expr, c2: sp.Expr) -> sp.Expr:
+    """f(x, y) = a(x − c1)² + b(y − c2)² + h(x − c1)(y − c2); h = 0 gives the diagonal case."""
+    return a * (x - c1) ** 2 + bb * (y - c2) ** 2 + h * (x - c1) * (y - c2)
+
+
+def sequential(grad: Callable[[Point], Point], eta: sp.Expr, start: Point, k: int) -> list[Point]:
+    """The mistaken 'update x, then use the new x for y's gradient' iteration."""
+    path, (u, v) = [], start
+    for _ in range(k):
+        u = u - eta * grad((u, v))[0]
+        v = v - eta * grad((u, v))[1]
+        path.append((u, v))
+    return path
+
+
+def gd_steps_2d(rng: np.random.Generator) -> Variant:
+    """k (2–3) steps of gradient descent on a 2-D quadratic, sometimes with a cross term."""
+    k = int(rng.integers(2, 4))
+    eta = pick(rng, [R(1, 10), R(1, 5), R(1, 4)])
+    a, bb = (pick(rng, [R(1, 2), R(1), R(3, 2), R(2), R(5, 2)]) for _ in range(2))
+    h = nonzero_int(rng, -2, 2) if rng.random() < 0.35 else sp.Integer(0)
+    c1, c2 = integer(rng, -2, 2), integer(rng, -2, 2)
+    start = (c1 + nonzero_int(rng, -4, 4), c2 + nonzero_int(rng, -4, 4))
+    hessian = np.array([[2 * float(a), float(h)], [float(h), 2 * float(bb)]])
+    eig = np.linalg.eigvalsh(float(eta) * hessian)
+    if eig.min() <= 0 or eig.max() >= 2:  # keep a bowl, and a run that converges
+        raise Reject("not a convergent bowl")
+    f = quadratic_2d(a, bb, h, c1, c2)
+    u, v = shifted(x, c1), shifted(y, c2)
+    f_tex = sum_latex([(a, u + "^2"), (bb, v + "^2"), (h, u + v)])
+    grad = gradient(f, [x, y])
+    path = descend(grad, eta, start, k)
+    if not short_enough([v for p in path for v in p]):
+        raise Reject("iterates are long decimals")
+    iterates = [list(p) for p in path]
+
+    table = [["$t$", "$(x_t, y_t)$", "$\\nabla f(x_t, y_t)$", "$(x_{t+1}, y_{t+1})$"]]
+    for t, (before, after) in enumerate(zip([start] + path[:-1], path)):
+        table.append([str(t), f"${latex_decimal(list(before))}$", f"${latex_decimal(list(grad(before)))}$", f"${latex_decimal(list(after))}$"])
+    steps = [
+        Step("The gradient (each partial derivative treats the other variable as a constant):",
+             f"\\nabla f = \\left({sum_latex([(2 * a, u), (h, v)])},\\ {sum_latex([(2 * bb, v), (h, u)])}\\right)"),
+        Step(f"Update both coordinates at once from the same point, $\\eta = {latex_decimal(eta)}$:", table=table),
+    ]
+    statement = (
+        f"Run gradient descent on $f(x, y) = {f_tex}$ from $(x_0, y_0) = {latex_decimal(list(start))}$ "
+        f"with learning rate $\\eta = {latex_decimal(eta)}$, updating both coordinates at once: "
+        f"$(x, y) \\leftarrow (x, y) - \\eta \\nabla f(x, y)$.\n\n"
+        f"Give `iterates`, the list of the {k} points after each step, as a list of pairs: "
+        f"`[[x1, y1], ..., [x{k}, y{k}]]`.\n\n{HOW_TO_WRITE}"
+    )
+
+    def as_lists(points: list[Point]) -> list[list[sp.Expr]]:
+        return [list(p) for p in points]
+
+    mis = [
+        Misconception("gradient ascent", "iterates", as_lists(descend(grad, -eta, start, k)),
+                      "Your points move uphill: gradient descent subtracts η∇f."),
+        Misconception("missing factor 2", "iterates",
+                      as_lists(descend(gradient(quadratic_2d(a / 2, bb / 2, h, c1, c2), [x, y]), eta, start, k)),
+                      "Your partial derivatives lack the 2 that the power rule brings down from the squares."),
+        Misconception("learning rate forgotten", "iterates", as_lists(descend(grad, sp.Integer(1), start, k)),
+                      "You subtracted the gradient itself; each step subtracts η times the gradient."),
+        Misconception("off by one", "iterates", as_lists([start] + path[:-1]),
+                      "Your list starts at the start point; the answer starts with the point after the first step."),
+    ]
+    if h != 0:
+        mis.append(Misconception("sequential update", "iterates", as_lists(sequential(grad, eta, start, k)),
+                                 "You used the new x to compute the y-derivative; both partial derivatives "
+                                 "must be taken at the same (old) point."))
+    centre = (c1, c2)
+    half_width = 1.5 * max(abs(float(start[0] - c1)), abs(float(start[1] - c2)))
+    return Variant(
+        problem="gd_steps_2d",
+        title="Gradient descent on a 2-D quadratic",
+        statement=statement,
+        params={"a": to_str(a), "b": to_str(bb), "h": to_str(h), "c": to_str([c1, c2]), "start": to_str(list(start)),
+                "eta": to_str(eta), "k": k},
+        answers=[Answer("iterates", f"the points after steps 1..{k}", iterates, kind="vector")],
+        steps=steps,
+        misconceptions=mis,
+        plots=[
+            Plot(f"Contours of $f$ and the start ${latex_decimal(list(start))}$",
+                 contour_plot(f, centre, half_width, start, None), "student"),
+            Plot("The iterates of gradient descent", contour_plot(f, centre, half_width, start, path), "key"),
+        ],
+        given=[a, bb, h, c1, c2, *start, eta],
+        style="short decimals",
+    )
+
+
+PROBLEMS = [
+    ProblemType("mse_gradient_step", 2, "hand", "Gradient of the MSE of a linear model and one descent step", mse_gradient_step),
+    ProblemType("gd_steps_1d", 2, "hand", "Several steps of gradient descent on a parabola", gd_steps_1d),
+    ProblemType("gd_steps_2d", 2, "hand", "Several steps of gradient descent on a 2-D quadratic", gd_steps_2d),
+]

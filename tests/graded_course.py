@@ -1,0 +1,122 @@
+"""A small graded course for the report and export tests (shared, built once per session).
+
+hw1 (hand problems only, so no sandbox): students s01–s03 hand in the reference
+answers, s04 and s05 hand in named misconceptions taken from their own key, s06
+copies s01's right answer for p1, s07 hands in a file that is not a notebook, s08
+hands in nothing, and a folder `stranger` (not on the roster) is skipped.
+`planted` records what each wrong submission should be recognised as.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backproplab.course.generate import generate
+from backproplab.course.layout import Layout
+from backproplab.course.solve import solve
+from backproplab.grade.run import grade_assignment
+
+HW = "hw1-gradient-descent"
+STUDENTS = [f"s0{i}" for i in range(1, 9)]
+RIGHT = ["s01", "s02", "s03"]
+ERRORED, MISSING_STUDENT, COPIER = "s07", "s08", "s06"
+
+
+@dataclass
+class Course:
+    root: Path
+    layout: Layout
+    planted: Counter = field(default_factory=Counter)  # (problem key, answer, misconception) -> submissions
+    copied: dict[str, str] = field(default_factory=dict)  # copier -> problem key
+
+    def key(self, student: str) -> dict:
+        return json.loads(self.layout.key_json(student).read_text())
+
+
+def set_answer(notebook: Path, key: str, name: str, literal: str) -> None:
+    """Replace `name = ...` in the answer cell `key` of `notebook` by `name = literal`."""
+    nb = json.loads(notebook.read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == key:
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            new, n = re.subn(rf"^{name} = .*$", f"{name} = {literal}", src, flags=re.M)
+            assert n == 1, (key, name, src)
+            cell["source"] = new
+    notebook.write_text(json.dumps(nb))
+
+
+def literal(exact) -> str:
+    """Python source for an exact key value ("3/4", or a list of them)."""
+    return "[" + ", ".join(literal(e) for e in exact) + "]" if isinstance(exact, list) else str(exact)
+
+
+def _misconception(entry: dict, index: int) -> dict:
+    return entry["misconceptions"][index % len(entry["misconceptions"])]
+
+
+def _build(root: Path) -> Course:
+    generate(HW, root, STUDENTS, jobs=1)
+    course = Course(root, Layout(root, HW))
+    for s in STUDENTS[:-1]:
+        solve(HW, root, s, course.layout.submission_dir(s) / course.layout.notebook_name)
+    # Wrong answers that are named misconceptions of the student's own variant.
+    for i, s in enumerate(["s04", "s05"]):
+        for entry in course.key(s)["problems"]:
+            m = _misconception(entry, i)
+            set_answer(course.layout.submission_dir(s) / course.layout.notebook_name, entry["key"], m["answer"],
+                       literal(m["exact"]))
+            course.planted[entry["key"], m["answer"], m["name"]] += 1
+    # A wrong answer that is right for a classmate: a copying flag, no misconception.
+    p1 = course.key(COPIER)["problems"][0]
+    answer = p1["answers"][0]
+    taken = [answer["float"]] + [m["float"] for m in p1["misconceptions"] if m["answer"] == answer["name"]]
+    source = next(s for s in RIGHT if all(abs(course.key(s)["problems"][0]["answers"][0]["float"] - t) > 1e-6 for t in taken))
+    set_answer(course.layout.submission_dir(COPIER) / course.layout.notebook_name, "p1", answer["name"],
+               literal(course.key(source)["problems"][0]["answers"][0]["exact"]))
+    course.copied[COPIER] = "p1"
+    (course.layout.submission_dir(ERRORED) / course.layout.notebook_name).write_text("this is not a notebook {")
+    stranger = root / "submitted" / "stranger" / HW
+    stranger.mkdir(parents=True)
+    shutil.copy(course.layout.submission_dir("s01") / course.layout.notebook_name, stranger)
+    grade_assignment(HW, root, workers=1)
+    return course
+
+
+_BUILT: dict[str, Course] = {}
+
+
+def graded_course(tmp_path_factory) -> Course:
+    """The graded course, built on first use and shared by every test of the session."""
+    if "course" not in _BUILT:
+        _BUILT["course"] = _build(tmp_path_factory.mktemp("graded") / "course")
+    return _BUILT["course"]
+
+
+def gradebook_scores(root: Path, assignment: str = HW) -> dict[str, dict[str, float]]:
+    """student -> problem key -> score, read from gradebook.db with plain SQL (nbgrader's rule:
+    the manual score when there is one, else the auto score, plus extra credit)."""
+    sql = """
+        SELECT st.id, bc.name,
+               COALESCE(g.manual_score, g.auto_score) + COALESCE(g.extra_credit, 0.0)
+        FROM grade g
+        JOIN base_cell bc ON g.cell_id = bc.id
+        JOIN submitted_notebook sn ON g.notebook_id = sn.id
+        JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+        JOIN assignment a ON sa.assignment_id = a.id
+        JOIN student st ON sa.student_id = st.id
+        WHERE a.name = ?"""
+    out: dict[str, dict[str, float]] = {}
+    with sqlite3.connect(root / "gradebook.db") as db:
+        for student, cell, score in db.execute(sql, (assignment,)):
+            out.setdefault(student, {})[cell.removesuffix("_test")] = score
+    return out
+
+
+def results_json(root: Path, student: str) -> dict:
+    return json.loads((root / "autograded" / student / HW / "results.json").read_text())

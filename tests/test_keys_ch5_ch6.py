@@ -1,0 +1,318 @@
+"""Keys of the chapter 5–6 hand problems, checked against independent computations.
+
+Each problem type is generated for 1,000 seeds; every key is recomputed from the
+numbers the student sees (the variant's params) with plain floats, numpy, or
+mpmath — simulation, finite differences, numerical integration — never with the
+generator's own sympy derivation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+from functools import cache
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import mpmath  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from backproplab.problems import get, registry  # noqa: E402
+from backproplab.problems.exact import to_float  # noqa: E402
+from backproplab.problems.overfitting import FIXES  # noqa: E402
+from backproplab.problems.qa import make_variant, problems_with  # noqa: E402
+from backproplab.problems.variant import Variant  # noqa: E402
+
+N_VARIANTS = 1000
+CH5_CH6 = ["updates_per_epoch", "minibatch_gradient", "momentum_steps", "adam_steps", "sigmoid_chain",
+           "depth_scale", "init_scale", "clip_global_norm", "overshooting", "local_minimum",
+           "read_training_curves"]
+
+
+@cache
+def variants(pid: str) -> list[Variant]:
+    """The variants of seeds 0..N_VARIANTS-1 (each already passed QA in make_variant)."""
+    return [make_variant(get(pid), seed) for seed in range(N_VARIANTS)]
+
+
+def num(value) -> float:
+    """A param stored as an exact string ('3/4') as a float."""
+    return float(Fraction(value))
+
+
+def key(v: Variant, name: str):
+    return to_float(v.answer(name).value)
+
+
+def close(got, want, tol: float = 1e-9) -> bool:
+    return np.allclose(np.asarray(got, dtype=float), np.asarray(want, dtype=float), rtol=tol, atol=tol)
+
+
+def test_all_types_registered_in_chapters_5_and_6():
+    reg = registry()
+    for pid in CH5_CH6:
+        assert reg[pid].chapter in (5, 6) and reg[pid].kind == "hand"
+
+
+@pytest.mark.parametrize("pid", CH5_CH6)
+def test_variants_are_sound(pid):
+    """Reproducible, JSON-able, names are identifiers, choices hold the answer, feedback hides the key."""
+    vs = variants(pid)
+    again = make_variant(get(pid), 7)
+    assert json.dumps(again.params) == json.dumps(vs[7].params)
+    assert len({json.dumps(v.params, sort_keys=True) for v in vs}) > N_VARIANTS // 2, "too few distinct variants"
+    for v in vs[:200]:
+        json.dumps(v.params)
+        assert not problems_with(v)
+        for a in v.answers:
+            assert a.name.isidentifier()
+            if a.kind == "choice":
+                assert a.value in a.choices and len(set(a.choices)) == len(a.choices)
+        for m in v.misconceptions:
+            right = v.answer(m.answer).value
+            if not isinstance(right, (str, list)) and not float(right).is_integer():
+                assert str(right) not in m.feedback
+
+
+def test_updates_per_epoch_by_slicing_a_data_set():
+    seen_drop = set()
+    for v in variants("updates_per_epoch"):
+        n, b, e, drop = v.params["N"], v.params["B"], v.params["E"], v.params["drop_last"]
+        batches = [list(range(n))[i:i + b] for i in range(0, n, b)]
+        if drop:
+            batches = [bt for bt in batches if len(bt) == b]
+        seen_drop.add(drop)
+        assert key(v, "per_epoch") == len(batches)
+        assert key(v, "total") == e * len(batches)
+        assert key(v, "last_batch") == len(batches[-1])
+        assert key(v, "full_batch_total") == e
+        assert key(v, "sgd_total") == n * e
+    assert seen_drop == {True, False}
+
+
+def batch_loss(w: float, xs, ys, half: float) -> float:
+    return half * sum((w * x - y) ** 2 for x, y in zip(xs, ys)) / len(xs)
+
+
+def central_difference(f, w: float, h: float = 1e-6) -> float:
+    return (f(w + h) - f(w - h)) / (2 * h)
+
+
+def test_minibatch_gradient_by_finite_differences():
+    for v in variants("minibatch_gradient"):
+        p = v.params
+        w, eta = num(p["w"]), num(p["eta"])
+        xs, ys = [num(x) for x in p["x"]], [num(y) for y in p["y"]]
+        half = 1.0 if p["convention"] == "mean" else 0.5
+        per = [central_difference(lambda t: batch_loss(t, [x], [y], half), w) for x, y in zip(xs, ys)]
+        full = central_difference(lambda t: batch_loss(t, xs, ys, half), w)
+        idx = [i - 1 for i in p["batch"]]
+        mini = central_difference(lambda t: batch_loss(t, [xs[i] for i in idx], [ys[i] for i in idx], half), w)
+        assert close(key(v, "per_example"), per, 1e-6)
+        assert close(key(v, "full_batch"), full, 1e-6)
+        assert close(key(v, "single"), per[p["single"] - 1], 1e-6)
+        assert close(key(v, "minibatch"), mini, 1e-6)
+        assert close(key(v, "w_new"), w - eta * mini, 1e-6)
+        # The mini-batch gradient is the mean of its examples' gradients.
+        assert close(key(v, "minibatch"), np.mean([per[i] for i in idx]), 1e-6)
+
+
+def test_momentum_by_float_iteration():
+    two_step = [make_variant(get("momentum_steps"), s, {"steps": 2}) for s in range(50)]
+    for v in variants("momentum_steps") + two_step:
+        p = v.params
+        a, c, w, eta, beta = (num(p[k]) for k in ("a", "c", "w0", "eta", "beta"))
+        vel, ws, vs = 0.0, [], []
+        for _ in range(p["steps"]):
+            g = central_difference(lambda t: a / 2 * (t - c) ** 2, w)
+            vel = beta * vel + (g if p["convention"] == "sum" else (1 - beta) * g)
+            w -= eta * vel
+            vs.append(vel), ws.append(w)
+        assert close(key(v, "v"), vs, 1e-7) and close(key(v, "w"), ws, 1e-7)
+        # The key agrees with the 4-decimal answer a careful student would give.
+        assert v.answer("w").tolerance.accepts(round(ws[-1], 4), key(v, "w")[-1])
+
+
+def test_adam_by_float_iteration():
+    for v in variants("adam_steps"):
+        p = v.params
+        w, eta, b1, b2 = num(p["w0"]), num(p["eta"]), num(p["beta1"]), num(p["beta2"])
+        m = s = 0.0
+        rows = {"m": [], "v": [], "m_hat": [], "v_hat": [], "w": []}
+        for t, g in enumerate((num(x) for x in p["g"]), start=1):
+            m = b1 * m + (1 - b1) * g
+            s = b2 * s + (1 - b2) * g * g
+            mh, vh = m / (1 - b1**t), s / (1 - b2**t)
+            w = w - eta * mh / (math.sqrt(vh) + 1e-8)
+            for name, val in zip(rows, (m, s, mh, vh, w)):
+                rows[name].append(val)
+        for name, vals in rows.items():
+            assert close(key(v, name), vals, 1e-9), name
+        g1 = num(p["g"][0])
+        assert close(key(v, "first_step"), rows["w"][0] - num(p["w0"]), 1e-9)
+        assert abs(key(v, "first_step") + eta * math.copysign(1, g1)) < 1e-6  # about −η·sign(g₁)
+        assert "bias correction" in v.answer("why").value.lower()
+
+
+def test_sigmoid_chain_with_mpmath():
+    mpmath.mp.dps = 30
+    sigmoid = lambda z: 1 / (1 + mpmath.exp(-z))  # noqa: E731
+    # The largest σ′ found numerically, not from the formula σ(1 − σ).
+    best = mpmath.findroot(lambda z: mpmath.diff(sigmoid, z, 2), 0.3)
+    top = mpmath.diff(sigmoid, best)
+    for v in variants("sigmoid_chain"):
+        zs = [mpmath.mpf(num(z)) for z in v.params["z"]]
+        ws = [num(w) for w in v.params["w"]]
+        primes = [mpmath.diff(sigmoid, z) for z in zs]
+        assert close(key(v, "sigma_primes"), primes, 1e-9)
+        act = math.prod(float(x) for x in primes)
+        assert close(key(v, "activation_factor"), act, 1e-9)
+        assert close(key(v, "gradient"), act * math.prod(ws), 1e-9)
+        assert close(key(v, "bound"), float(top) ** len(zs), 1e-9)
+        # A student who rounds each σ′ to 4 decimals and multiplies is accepted.
+        rounded = math.prod(round(float(x), 4) for x in primes)
+        assert v.answer("activation_factor").tolerance.accepts(rounded, act)
+
+
+def test_depth_scale_by_repeated_multiplication():
+    for v in variants("depth_scale"):
+        p = v.params
+        small, big, limit = Fraction(p["s_small"]), Fraction(p["s_big"]), Fraction(p["limit"])
+        f_small = f_big = Fraction(1)
+        for _ in range(p["L"]):
+            f_small, f_big = f_small * small, f_big * big
+        assert close(key(v, "vanishing_factor"), float(f_small)) and close(key(v, "exploding_factor"), float(f_big))
+        depth = next(d for d in range(1, 1000) if small**d < limit)
+        assert key(v, "depth") == depth
+
+
+def test_init_scale_from_the_second_moment_of_the_activation():
+    """Keep n·Var(w)·E[φ(z)²]/Var(z) = 1, with E[φ(z)²] found by numerical integration (z ~ N(0, 1))."""
+    mpmath.mp.dps = 20
+    density = lambda z: mpmath.exp(-z * z / 2) / mpmath.sqrt(2 * mpmath.pi)  # noqa: E731
+    relu_moment = mpmath.quad(lambda z: max(z, 0) ** 2 * density(z), [-mpmath.inf, 0, mpmath.inf])
+    # tanh in its linear regime near 0 passes the signal with slope tanh′(0)² = 1.
+    moment = {"ReLU": float(relu_moment), "tanh": float(mpmath.diff(mpmath.tanh, 0)) ** 2}
+    for v in variants("init_scale"):
+        p = v.params
+        n, m = p["n"], moment[p["activation"]]
+        std = math.sqrt(1 / (n * m))
+        gain = num(p["sigma0"]) * math.sqrt(n * m)
+        assert close(key(v, "std"), std) and close(key(v, "variance"), std**2)
+        assert close(key(v, "gain"), gain) and close(key(v, "total_gain"), gain ** p["layers"])
+
+
+def test_clip_global_norm_with_numpy():
+    for v in variants("clip_global_norm"):
+        gw = np.array([num(x) for x in v.params["g_W"]])
+        gb = np.array([num(x) for x in v.params["g_b"]])
+        c = num(v.params["c"])
+        total = np.linalg.norm(np.concatenate([gw, gb]))
+        factor = min(1.0, c / total)
+        assert close(key(v, "global_norm"), total) and close(key(v, "factor"), factor)
+        assert close(key(v, "clipped_W"), gw * factor) and close(key(v, "clipped_b"), gb * factor)
+        clipped = np.concatenate([key(v, "clipped_W"), key(v, "clipped_b")])
+        assert math.isclose(np.linalg.norm(clipped), c)
+
+
+def classify(xs: list[float], c: float) -> str:
+    """What 200 iterates do around the minimum c, read off the iterates themselves."""
+    d = [x - c for x in xs]
+    if abs(d[-1]) > 1e3 * abs(d[0]):
+        return "overshoots and diverges"
+    if math.isclose(abs(d[-1]), abs(d[0]), rel_tol=1e-9):
+        return "bounces between two points forever"
+    same_side = all(a * b > 0 for a, b in zip(d, d[1:]) if abs(a) > 1e-12 and abs(b) > 1e-12)
+    return "converges without overshooting" if same_side else "overshoots but converges"
+
+
+def gd(f, x: float, eta: float, steps: int) -> list[float]:
+    xs = [x]
+    for _ in range(steps):
+        xs.append(xs[-1] - eta * central_difference(f, xs[-1], 1e-5))
+    return xs
+
+
+def test_overshooting_by_running_gradient_descent():
+    seen = set()
+    for v in variants("overshooting"):
+        p = v.params
+        a, c, x0, eta = num(p["a"]), num(p["c"]), num(p["x0"]), num(p["eta"])
+        f = lambda t: a * (t - c) ** 2  # noqa: E731
+        xs = [x0]
+        for _ in range(200):  # the exact map, so divergence does not meet round-off in the difference
+            xs.append(xs[-1] - eta * 2 * a * (xs[-1] - c))
+        assert close(key(v, "iterates"), gd(f, x0, eta, 3)[1:], 1e-6)
+        assert close(key(v, "factor"), (xs[1] - c) / (x0 - c))
+        assert v.answer("behaviour").value == classify(xs, c)
+        seen.add(classify(xs, c))
+        # The largest stable rate by bisection: converging below it, not at it.
+        lo, hi = 0.0, 100.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            y = x0
+            for _ in range(400):
+                y -= mid * 2 * a * (y - c)
+            lo, hi = (mid, hi) if abs(y - c) < abs(x0 - c) / 2 else (lo, mid)
+        assert abs(key(v, "eta_max") - lo) < 1e-2
+    assert len(seen) == 4
+
+
+def test_local_minimum_by_running_gradient_descent():
+    vs = variants("local_minimum")
+    roots = np.array([v.params["roots"] for v in vs], dtype=float)
+    x0 = np.array([num(v.params["x0"]) for v in vs])
+    eta = np.array([num(v.params["eta"]) for v in vs])
+    coeffs = [np.polyint(np.poly(r)) for r in roots]  # f from its derivative's roots, by numpy
+
+    x = x0.copy()
+    for _ in range(20000):  # gradient descent on all variants at once, with f′ as the statement gives it
+        x -= eta * (x - roots[:, 0]) * (x - roots[:, 1]) * (x - roots[:, 2])
+    # The first step with f′ from central differences of f.
+    first = [x0i - e * central_difference(lambda t: np.polyval(c, t), x0i, 1e-5) for c, x0i, e in zip(coeffs, x0, eta)]
+    kinds = set()
+    for v, c, xv, r, x1 in zip(vs, coeffs, x, roots, first):
+        assert abs(xv - key(v, "reached")) < 1e-6
+        grid = np.linspace(r[0] - 5, r[2] + 5, 20001)
+        global_x = grid[np.argmin(np.polyval(c, grid))]
+        kind = "global" if abs(global_x - xv) < 1e-2 else "local"
+        assert v.answer("kind").value == kind
+        kinds.add(kind)
+        assert close(key(v, "first_step"), x1, 1e-6)
+    assert kinds == {"local", "global"}
+
+
+def test_training_curves_key_is_what_the_plot_shows():
+    kinds = set()
+    for v in variants("read_training_curves"):
+        train, val, floor = v.params["train"], v.params["val"], v.params["floor"]
+        best = int(np.argmin(val))
+        assert key(v, "stop_epoch") == best + 1
+        assert list(val).count(val[best]) == 1
+        # Overfitting: validation rises after its minimum while training keeps falling.
+        rising = val[-1] > val[best] and best < len(val) - 1
+        falling = all(b <= a for a, b in zip(train, train[1:]))
+        high = min(train) > floor + 0.3 and min(val) > floor + 0.3
+        want = "overfitting" if rising and falling else "underfitting" if high and best == len(val) - 1 else None
+        assert v.answer("diagnosis").value == want
+        kinds.add(want)
+        # Exactly one option is a fix for this diagnosis.
+        fix = v.answer("fix")
+        assert fix.value in FIXES[want]
+        assert [c for c in fix.choices if c in FIXES[want]] == [fix.value]
+    assert kinds == {"overfitting", "underfitting"}
+
+
+def test_plots_draw_and_only_the_curves_go_to_students():
+    for pid in CH5_CH6:
+        for v in variants(pid)[:5]:
+            for plot in v.plots:
+                fig, ax = plt.subplots()
+                plot.draw(ax)
+                assert all(len(line.get_xdata()) <= 100 for line in ax.get_lines())
+                plt.close(fig)
+                assert plot.audience == ("student" if pid == "read_training_curves" else "key")

@@ -1,0 +1,163 @@
+"""Hostile student solutions (tests/redteam/*.py) against the sandbox.
+
+Each file defines `mse_loss(y_pred, y)` with an attack and states its outcome on
+its first line:
+
+  error             loading or calling raises StudentError
+  forbidden         ForbiddenImport
+  rejected          a value comes back, and the grader-side check rejects it
+  error-or-rejected either of the two
+  no-leak           the attack reports what it found: nothing secret may be in it
+
+After every attack no process of the unprivileged uid is left, and the next
+session of the same Sandbox still grades a correct solution correctly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from backproplab.grade.sandbox import (UNPRIVILEGED_UID, ForbiddenImport, Limits, Sandbox, StudentError,
+                                        validate_array)
+
+REDTEAM = Path(__file__).parent / "redteam"
+REPO = Path(__file__).resolve().parent.parent
+ATTACKS = sorted(REDTEAM.glob("*.py"))
+SENTINEL = secrets.token_hex(16)  # stands for an expected value / answer key the grader holds
+GOOD = "import numpy as np\ndef mse_loss(y_pred, y):\n    return np.mean((y_pred - y) ** 2)\n"
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+
+
+def expectation(path: Path) -> tuple[str, int]:
+    text = path.read_text()
+    outcome = re.search(r"^# expect: (\S+)", text, re.M).group(1)
+    runs = re.search(r"^# runs: (\d+)", text, re.M)
+    return outcome, int(runs.group(1)) if runs else 1
+
+
+def grader_check(value, y_pred, y) -> bool:
+    """The trusted check a grader runs on mse_loss's result (expected value computed here)."""
+    try:
+        got = validate_array(value, shape=(), dtype=float)
+    except StudentError:
+        return False
+    want = sum((a - b) ** 2 for a, b in zip(y_pred.tolist(), y.tolist())) / len(y)
+    return abs(float(got) - want) <= 1e-9 * max(1.0, abs(want))
+
+
+def unprivileged_pids() -> set[int]:
+    return {p.pid for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == UNPRIVILEGED_UID}
+
+
+@pytest.fixture(scope="module")
+def box():
+    with Sandbox(Limits(timeout_s=1.5, cpu_s=10, memory_mb=1024, nproc=16, output_bytes=10_000),
+                 mode="bubblewrap") as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course directory outside the sandbox holding the secret in every kind of file."""
+    root = tmp_path_factory.mktemp("course")
+    for rel in ["answer_key.txt", "gradebook.db", "source/hw1/key.txt", "submitted/other/hw1/hw1.ipynb"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(f"expected = {SENTINEL}\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A TCP server on 127.0.0.1 that a sandboxed student must not reach."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.setblocking(False)
+    yield srv
+    srv.close()
+
+
+def prepare(path: Path, course: Path, listener: socket.socket) -> str:
+    return (path.read_text()
+            .replace("__SOLUTIONS__", str(REPO / "solutions"))
+            .replace("__AUTOGRADER__", str(REPO / "autograder"))
+            .replace("__COURSE__", str(course))
+            .replace("__PORT__", str(listener.getsockname()[1]))
+            .replace("__SENTINEL_SHA__", hashlib.sha256(SENTINEL.encode()).hexdigest()))
+
+
+def attack_once(box: Sandbox, source: str, outcome: str, listener: socket.socket) -> None:
+    y_pred, y = np.array([0.5, -1.25, 2.0]), np.array([0.0, 1.0, 2.5])
+    try:
+        with box.session(source) as s:
+            value = s.call("mse_loss", y_pred, y)
+            printed = s.stdout
+    except ForbiddenImport:
+        assert outcome == "forbidden"
+        return
+    except StudentError as e:
+        assert outcome in ("error", "error-or-rejected"), f"unexpected StudentError: {e}"
+        assert "\n" not in str(e) and len(str(e)) <= 1000
+        return
+    assert outcome in ("rejected", "error-or-rejected", "no-leak"), f"attack was not stopped: {value!r}"
+    assert not grader_check(value, y_pred, y)
+    assert len(printed.encode()) <= box.limits.output_bytes + 100
+    if outcome == "no-leak":
+        assert "LEAK" not in str(value), value
+        assert SENTINEL not in str(value) and SENTINEL not in printed
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody connected
+
+
+@pytest.mark.parametrize("path", ATTACKS, ids=[p.stem for p in ATTACKS])
+def test_attack(path, box, course, listener):
+    before = unprivileged_pids()
+    outcome, runs = expectation(path)
+    source = prepare(path, course, listener)
+    for _ in range(runs):
+        attack_once(box, source, outcome, listener)
+    # Nothing the attack started survives its session (the zygote reaps right after replying).
+    deadline = time.monotonic() + 3
+    while unprivileged_pids() - before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not unprivileged_pids() - before
+    # And the sandbox still grades the next student correctly.
+    y_pred, y = np.array([1.0, 2.0]), np.array([0.0, 0.0])
+    with box.session(GOOD) as s:
+        assert grader_check(s.call("mse_loss", y_pred, y), y_pred, y)
+
+
+def test_corpus_is_large_and_labelled():
+    assert len(ATTACKS) >= 25
+    for p in ATTACKS:
+        assert expectation(p)[0] in {"error", "forbidden", "rejected", "error-or-rejected", "no-leak"}, p
+
+
+def test_sentinel_search_would_find_it_outside_the_sandbox():
+    """The gc/frames probe is not vacuous: run in this process, it finds the sentinel."""
+    namespace: dict = {}
+    source = (REDTEAM / "gc_frames_sentinel.py").read_text().replace(
+        "__SENTINEL_SHA__", hashlib.sha256(SENTINEL.encode()).hexdigest())
+    exec(compile(source, "probe", "exec"), namespace)
+    expected_value = SENTINEL  # noqa: F841 — a local in a frame the probe walks
+    assert "LEAK" in namespace["mse_loss"](np.zeros(1), np.zeros(1))
+
+
+def test_probes_would_find_the_course_outside_the_sandbox(course, listener):
+    """The file and network probes are not vacuous either."""
+    for name in ("read_course.py", "network.py"):
+        namespace: dict = {}
+        exec(compile(prepare(REDTEAM / name, course, listener), name, "exec"), namespace)
+        assert "LEAK" in namespace["mse_loss"](np.zeros(1), np.zeros(1))
+    listener.accept()[0].close()

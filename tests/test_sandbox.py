@@ -1,0 +1,220 @@
+"""The sandbox: values in and out, errors, limits, isolation facts, fallback, the wire codec."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import warnings
+
+import numpy as np
+import pytest
+
+from backproplab.grade import sandbox as sandbox_module
+from backproplab.grade.sandbox import (ForbiddenImport, Limits, Rng, Sandbox, StudentError, validate_array)
+from backproplab.grade.sandbox_worker import WireError, decode, encode
+
+HAVE_BWRAP = shutil.which("bwrap") is not None
+
+SOURCE = '''
+import os
+import numpy as np
+
+def mse_loss(y_pred, y):
+    print("computing")
+    return np.mean((y_pred - y) ** 2)
+
+def echo(*args, **kwargs):
+    return args, kwargs
+
+def noise(rng, n):
+    return rng.normal(size=n)
+
+def squares(n):
+    for i in range(n):
+        yield i * i
+
+def facts():
+    with open("scratch.txt", "w") as f:
+        f.write("x")
+    return {"uid": os.getuid(), "mode": os.stat("scratch.txt").st_mode & 0o777, "cwd": os.getcwd(),
+            "pid": os.getpid(), "root": sorted(os.listdir("/"))}
+
+def boom():
+    raise ValueError("bad\\nthing")
+
+def big(n):
+    return np.ones(n)
+'''
+
+
+@pytest.fixture(scope="module", params=["bubblewrap", "fallback"])
+def box(request):
+    if request.param == "bubblewrap" and not HAVE_BWRAP:
+        pytest.skip("bubblewrap is not installed")
+    with Sandbox(Limits(timeout_s=1.0), mode=request.param) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def session(box):
+    with box.session(SOURCE) as s:
+        yield s
+
+
+def test_isolation_is_named(box):
+    assert box.isolation == "bubblewrap" or box.isolation.startswith("fallback: ")
+
+
+def test_result_matches_float_iteration(session):
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        n = int(rng.integers(1, 8))
+        y_pred, y = rng.normal(size=n), rng.normal(size=n)
+        want = sum((a - b) ** 2 for a, b in zip(y_pred.tolist(), y.tolist())) / n
+        got = validate_array(session.call("mse_loss", y_pred, y), shape=(), dtype=float)
+        assert abs(float(got) - want) <= 1e-12 * max(1, want)
+    assert "computing" in session.stdout
+
+
+def test_plain_data_round_trips(session):
+    arrays = [np.arange(6.0).reshape(2, 3).T, np.array([True, False]), np.arange(4, dtype=np.int32),
+              np.zeros((0, 2)), np.array(2.5), np.arange(3, dtype=">f8")]
+    args, kwargs = session.call("echo", 1, 2.5, True, None, "s", [1, [2.0]], (3,), *arrays, k={"a": 1, 2: "b"})
+    assert args[:7] == (1, 2.5, True, None, "s", [1, [2.0]], (3,))
+    for sent, back in zip(arrays, args[7:]):
+        assert type(back) is np.ndarray and back.shape == sent.shape and back.dtype == sent.dtype.newbyteorder("=")
+        assert np.array_equal(back, sent)
+    assert kwargs == {"k": {"a": 1, 2: "b"}}
+
+
+def test_rng_is_default_rng_of_the_seed(session):
+    assert np.array_equal(session.call("noise", Rng(7), 4), np.random.default_rng(7).normal(size=4))
+
+
+def test_generator_is_materialised(session):
+    assert session.call("squares", 5) == [i * i for i in range(5)]
+
+
+def test_student_process_is_confined(box, session):
+    facts = session.call("facts")
+    assert facts["mode"] == 0o600  # umask 077
+    if box.isolation == "bubblewrap" or sandbox_module.os.geteuid() == 0:
+        assert facts["uid"] == sandbox_module.UNPRIVILEGED_UID
+    if box.isolation == "bubblewrap":
+        assert facts["pid"] == 1  # PID 1 of its own namespace
+        assert not {"work", "root", "home", "etc"} & set(facts["root"])
+    with box.session(SOURCE) as other:  # a fresh private directory per session
+        assert other.call("facts")["cwd"] != facts["cwd"]
+
+
+def test_exceptions_are_one_line_student_errors(session):
+    with pytest.raises(StudentError, match=r"^ValueError: bad thing$"):
+        session.call("boom")
+    with pytest.raises(StudentError, match="not defined"):
+        session.call("nope")
+    assert session.call("squares", 2) == [0, 1]  # the session survives a student exception
+
+
+def test_load_errors(box):
+    with pytest.raises(StudentError, match="SyntaxError"):
+        box.session("def f(:\n")
+    with pytest.raises(ForbiddenImport, match="sympy"):
+        box.session("import sympy.core\n")
+    with pytest.raises(ForbiddenImport, match="torch"):
+        box.session("import importlib\nimportlib.import_module('torch.nn')\n")
+
+
+def test_timeout_then_next_session_works(box):
+    with box.session("def spin():\n    while True:\n        pass\n") as s:
+        with pytest.raises(StudentError, match="timed out"):
+            s.call("spin")
+        with pytest.raises(StudentError, match="timed out"):  # the session stays dead
+            s.call("spin")
+    with box.session(SOURCE) as s:
+        assert s.call("squares", 3) == [0, 1, 4]
+
+
+def test_output_is_capped():
+    with Sandbox(Limits(output_bytes=1000)) as box, box.session("print('x' * 100_000)\ndef f():\n    return 1\n") as s:
+        assert s.call("f") == 1
+        assert s.stdout.startswith("x" * 1000) and s.stdout.endswith("[output truncated]")
+
+
+def test_result_size_is_capped():
+    with Sandbox(Limits(result_mb=1)) as box, box.session(SOURCE) as s:
+        assert s.call("big", 1000).shape == (1000,)
+        with pytest.raises(StudentError, match="more than 1 MB"):
+            s.call("big", 1_000_000)
+
+
+def test_missing_bubblewrap_warns_once_and_falls_back(monkeypatch):
+    monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(sandbox_module, "_warned", False)
+    with pytest.warns(RuntimeWarning, match="fallback"):
+        with Sandbox() as box:
+            assert box.isolation == "fallback: bubblewrap (bwrap) is not installed"
+            with box.session(SOURCE) as s:
+                assert s.call("squares", 2) == [0, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Sandbox().close()  # no second warning
+    with pytest.raises(sandbox_module.SandboxError):
+        Sandbox(mode="bubblewrap")
+
+
+# ------------------------------------------------------------------ codec
+
+def test_codec_rejects_non_plain_values():
+    class Liar:
+        def __eq__(self, other):
+            return True
+    for bad in [Liar(), np.array([Liar()], dtype=object), np.array([1j]), b"bytes", {1, 2}]:
+        with pytest.raises(WireError):
+            encode(bad)
+
+
+def test_decode_survives_random_corruption():
+    """Mutated frames raise WireError or decode to plain data: never anything else."""
+    rng = np.random.default_rng(1)
+    good = encode({"seq": 1, "ok": [np.arange(5.0), (1, "a"), {"k": None}]})[8:]
+    for _ in range(3000):
+        data = bytearray(good)
+        for _ in range(int(rng.integers(1, 4))):
+            data[int(rng.integers(0, len(data)))] = int(rng.integers(0, 256))
+        if rng.random() < 0.2:
+            data = data[: int(rng.integers(0, len(data)))]
+        try:
+            value = decode(bytes(data), max_str=1000)
+        except WireError:
+            continue
+        assert type(value) in (dict, list, tuple, int, float, bool, str, type(None))
+
+
+def test_decode_rejects_hostile_headers():
+    def payload(header: bytes, blob: bytes = b"") -> bytes:
+        return struct.pack("<I", len(header)) + header + blob
+    cases = [
+        payload(b'{"v": ["a", 0, "|O", [1]], "n": [8]}', b"\0" * 8),  # object dtype
+        payload(b'{"v": ["a", 0, "<f8", [1000000]], "n": [8]}', b"\0" * 8),  # shape larger than data
+        payload(b'{"v": ["r", 3], "n": []}'),  # an Rng from the child
+        payload(b'{"v": ["x", 1], "n": []}'),  # unknown tag
+        payload(b'{"v": "' + b"a" * 2000 + b'", "n": []}'),  # long string
+        payload(b'{"v": ' + b"[\"l\"," * 100 + b"1" + b"]" * 100 + b', "n": []}'),  # too deep
+        payload(b"not json"),
+    ]
+    for data in cases:
+        with pytest.raises(WireError):
+            decode(data, max_str=1000)
+
+
+# --------------------------------------------------------- validate_array
+
+def test_validate_array():
+    assert validate_array([1, 2.5], shape=(2,)).dtype == np.float64
+    assert validate_array(np.ones((3, 2)), shape=(None, 2)).shape == (3, 2)
+    for bad, shape, dtype in [(np.array([np.nan]), (1,), float), (np.array([np.inf]), (1,), float),
+                              (np.array([]), (3,), float), (np.ones(3), (), float), (np.ones((1, 3)), (3,), float),
+                              (np.array([True]), (1,), float), (np.array([1.5]), (1,), int), ("0.5", (), float),
+                              ([[1], [1, 2]], None, float), (None, (), float)]:
+        with pytest.raises(StudentError):
+            validate_array(bad, shape=shape, dtype=dtype)
