@@ -133,8 +133,20 @@ def test_momentum_by_float_iteration():
             w -= eta * vel
             vs.append(vel), ws.append(w)
         assert close(key(v, "v"), vs, 1e-7) and close(key(v, "w"), ws, 1e-7)
-        # The key agrees with the 4-decimal answer a careful student would give.
-        assert v.answer("w").tolerance.accepts(round(ws[-1], 4), key(v, "w")[-1])
+        # A student who rounds g, v and w to 4 decimals at every step is still accepted.
+        vel, w, ws, vs = 0.0, num(p["w0"]), [], []
+        for _ in range(p["steps"]):
+            g = round(a * (w - c), 4)
+            vel = round(beta * vel + (g if p["convention"] == "sum" else (1 - beta) * g), 4)
+            w = round(w - eta * vel, 4)
+            vs.append(vel), ws.append(w)
+        for name, got in (("v", vs), ("w", ws)):
+            assert all(v.answer(name).tolerance.accepts(x, y) for x, y in zip(got, key(v, name)))
+
+
+def sig4(x: float) -> float:
+    """`x` rounded to 4 significant figures."""
+    return float(f"{x:.4g}")
 
 
 def test_adam_by_float_iteration():
@@ -152,6 +164,12 @@ def test_adam_by_float_iteration():
                 rows[name].append(val)
         for name, vals in rows.items():
             assert close(key(v, name), vals, 1e-9), name
+        # A student who keeps 4 significant figures of m, v, m̂, v̂ and 4 decimals of w is accepted.
+        w, m, s = num(p["w0"]), 0.0, 0.0
+        for t, g in enumerate((num(x) for x in p["g"]), start=1):
+            m, s = sig4(b1 * m + (1 - b1) * g), sig4(b2 * s + (1 - b2) * g * g)
+            w = round(w - eta * sig4(m / (1 - b1**t)) / math.sqrt(sig4(s / (1 - b2**t))), 4)
+            assert v.answer("w").tolerance.accepts(w, key(v, "w")[t - 1])
         g1 = num(p["g"][0])
         assert close(key(v, "first_step"), rows["w"][0] - num(p["w0"]), 1e-9)
         assert abs(key(v, "first_step") + eta * math.copysign(1, g1)) < 1e-6  # about −η·sign(g₁)
@@ -316,3 +334,56 @@ def test_plots_draw_and_only_the_curves_go_to_students():
                 assert all(len(line.get_xdata()) <= 100 for line in ax.get_lines())
                 plt.close(fig)
                 assert plot.audience == ("student" if pid == "read_training_curves" else "key")
+
+
+@pytest.mark.slow
+def test_hw3_generate_solve_grade_names_every_first_mistake(tmp_path):
+    """hw3 end to end: a solved notebook scores full marks, one misconception per problem is named (with
+    the assignment's partial credit), and a blank notebook scores zero."""
+    import nbformat
+    import tomllib
+
+    from backproplab.course.layout import Layout
+    from backproplab.paths import data_dir
+
+    from conftest import run_cli, write_roster
+
+    hw = "hw3-optimizers"
+    roster = write_roster(tmp_path / "roster.csv", ["alice", "bob", "carol"])
+    course = tmp_path / "course"
+    run_cli("generate", hw, "--course", course, "--roster", roster, check=True)
+    layout = Layout(course, hw)
+    for s in ("alice", "bob"):
+        run_cli("solve", hw, "--course", course, "--student", s,
+                "--out", layout.submission_dir(s) / layout.notebook_name, check=True)
+    layout.submission_dir("carol").mkdir(parents=True)
+    (layout.submission_dir("carol") / layout.notebook_name).write_bytes(layout.released_notebook("carol").read_bytes())
+
+    # Bob makes the first named mistake of every problem.
+    bob = json.loads(layout.key_json("bob").read_text())
+    path = layout.submission_dir("bob") / layout.notebook_name
+    nb = nbformat.read(path, as_version=4)
+    made = {}
+    for prob in bob["problems"]:
+        m = prob["misconceptions"][0]
+        made[prob["key"]] = m
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == prob["key"]:
+                cell.source = "\n".join(f"{m['answer']} = {json.dumps(m['float'])}"
+                                        if ln.split("=")[0].strip() == m["answer"] else ln
+                                        for ln in cell.source.splitlines())
+    nbformat.write(nb, path)
+
+    run_cli("grade", hw, "--course", course, "--workers", "2", check=True)
+    results = {s: json.loads((layout.autograded_dir(s) / "results.json").read_text())
+               for s in ("alice", "bob", "carol")}
+    spec = tomllib.loads((data_dir("assignments") / hw / "assignment.toml").read_text())
+    total = sum(p["points"] for p in spec["problem"])
+    assert results["alice"]["score"] == results["alice"]["max_score"] == total
+    assert results["carol"]["score"] == 0
+    for prob, spec_p in zip(results["bob"]["problems"], spec["problem"]):
+        m = made[prob["key"]]
+        check = next(c for c in prob["checks"] if c["name"] == m["answer"])
+        assert check["misconception"] == m["name"], (prob["key"], check)
+        assert check["score"] == spec_p.get("credit", {}).get(m["name"], 0.0)
+        assert all(c["score"] == 1 for c in prob["checks"] if c["name"] != m["answer"])

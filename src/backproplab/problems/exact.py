@@ -68,6 +68,8 @@ def latex(value: Exact) -> str:
         return r"\text{" + value + "}"
     if isinstance(value, (list, tuple)):
         return r"\left(" + ", ".join(latex(v) for v in value) + r"\right)"
+    if isinstance(value, sp.Float):  # an irrational key held to 30 digits: show 10 of them
+        return sp.latex(sp.Float(value, 10))
     return sp.latex(value)
 
 

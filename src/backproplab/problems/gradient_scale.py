@@ -202,7 +202,8 @@ def init_scale(rng: np.random.Generator) -> Variant:
              f"\\operatorname{{Var}}(w) = \\frac{{{sp.latex(c)}}}{{n}} = {sp.latex(variance)}, \\qquad "
              f"\\sigma_w = {sp.latex(std)}"),
         Step("With $\\sigma_0$ instead, each layer multiplies the scale by $\\sigma_0 / \\sigma_w$:",
-             f"\\frac{{{latex_decimal(sigma0)}}}{{{latex_decimal(std)}}} = {latex_decimal(gain)}, \\qquad "
+             f"\\frac{{\\sigma_0}}{{\\sigma_w}} = {latex_decimal(sigma0)} \\cdot {latex_decimal(1 / std)} = "
+             f"{latex_decimal(gain)}, \\qquad "
              f"{paren(gain)}^{{{n_layers}}} = {latex_decimal(gain ** n_layers)}"),
     ]
     other_c = R(2) if c == 1 else R(1)

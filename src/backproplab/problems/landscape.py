@@ -27,14 +27,14 @@ BEHAVIOURS = {
 BEHAVIOUR_WEIGHTS = [0.1, 0.35, 0.1, 0.45]
 
 
-def path_plot(caption: str, f: Any, xs: list[float], lo: float, hi: float) -> Plot:
-    """A key plot: the curve f on [lo, hi] and the gradient descent iterates xs joined in order."""
+def path_plot(caption: str, f: Any, xs: list[float], lo: float, hi: float, var: str = "x") -> Plot:
+    """A key plot: the curve f on [lo, hi] and the iterates xs (of the variable `var`) joined in order."""
     def draw(ax: Any) -> None:
         grid = np.linspace(lo, hi, 100)
         ax.plot(grid, [f(x) for x in grid], color="0.3", label="$f$")
         ax.plot(xs, [f(x) for x in xs], "o-", color="tab:red", label="iterates")
         ax.annotate("start", (xs[0], f(xs[0])), textcoords="offset points", xytext=(6, 6))
-        ax.set_xlabel("$x$")
+        ax.set_xlabel(f"${var}$")
         ax.legend()
     return Plot(caption, draw, audience="key")
 

@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Sequence
 import math
 
 import sympy as sp
+from mpmath.libmp import from_float
 
 from .exact import decimal_places, rounded
 from .variant import EXACT, Answer, Exact, Misconception, Reject, decimals_tolerance
@@ -74,8 +75,15 @@ def as_sympy(value):
     if isinstance(value, (list, tuple)):
         return [as_sympy(v) for v in value]
     if isinstance(value, float):
-        return sp.Float(value)
+        return sp.Float._new(from_float(value), 53)  # sp.Float(value), without its parsing
     return sp.Integer(value) if isinstance(value, int) else value
+
+
+def key_str(value):
+    """A (nested) value for a JSON key: exact as '3/4', a float as its shortest round-trip repr."""
+    if isinstance(value, (list, tuple)):
+        return [key_str(v) for v in value]
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def leaf(name: str, tex: str, value, tag: str = "") -> Node:
@@ -226,7 +234,8 @@ def show(x: sp.Expr, places: int = 4) -> str:
     """LaTeX of a number for a worked table: exact if rational (a decimal when it terminates),
     else rounded to `places`. (Written out by hand: sympy's printer would dominate the run time.)"""
     if not is_exact(x):
-        return rounded(x, places)
+        x = float(x)
+        return rounded(0.0 if abs(x) < 0.5 * 10.0**-places else x, places)  # no "-0.0000"
     x = sp.Rational(x)
     p, q = int(x.p), int(x.q)
     if q == 1:

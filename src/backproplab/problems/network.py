@@ -24,7 +24,7 @@ import sympy as sp
 from .exact import nonzero_int, integer, pick, short_decimal, to_str
 from .netgraph import (
     ONE, PLACES, TRANSCENDENTAL, ZERO, Gradients, Node, activation, affine, backward, chain_table,
-    exp, graded_answer, leaf, log, misconceptions_from, number_style, show, values,
+    exp, graded_answer, key_str, leaf, log, misconceptions_from, number_style, show, values,
 )
 from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 
@@ -212,7 +212,7 @@ def _with_local(g: Graph, rule: Callable[[Node], tuple | None]) -> Gradients:
     return backward(g.loss, local=lambda node: rule(node) or node.local)
 
 
-def _prime_on_z(node: Node) -> tuple:
+def prime_on_z(node: Node) -> tuple:
     """σ′ as z(1 − z) or tanh′ as 1 − z²: the formula in a, fed the pre-activation z."""
     z = node.extra["z"]
     return (z * (1 - z),) if node.op == "sigmoid" else (1 - z**2,)
@@ -227,7 +227,7 @@ def backward_mistakes(g: Graph, grads: Gradients) -> dict[str, tuple[Gradients, 
     if net.hidden in TRANSCENDENTAL:
         f = "a(1 − a)" if net.hidden == "sigmoid" else "1 − a²"
         out["f' on the pre-activation"] = (
-            _with_local(g, lambda n: _prime_on_z(n) if n.tag in hidden_tags else None),
+            _with_local(g, lambda n: prime_on_z(n) if n.tag in hidden_tags else None),
             f"The derivative of the activation is {f} with a the activation; you put the pre-activation z into it.")
     if net.hidden != "identity":
         out["delta without f'"] = (
@@ -306,13 +306,22 @@ def draw_network(rng: np.random.Generator, sizes: tuple[int, ...], hidden: str, 
     """
     if OUTPUT[loss] == "identity" and hidden not in TRANSCENDENTAL:
         weight = lambda: nonzero_int(rng, -2, 2)  # noqa: E731
-        bias = lambda: integer(rng, -2, 2)  # noqa: E731
+        biases = [sp.Integer(k) for k in range(-2, 3)]
     else:  # small enough that tanh (the quickest to saturate) mostly stays in |z| <= 2
         weight = lambda: short_decimal(rng, -0.8, 0.8)  # noqa: E731
-        bias = lambda: short_decimal(rng, -0.5, 0.5, nonzero=False)  # noqa: E731
+        biases = [sp.Rational(k, 10) for k in range(-5, 6)]
     W = tuple([[weight() for _ in range(sizes[l - 1])] for _ in range(sizes[l])] for l in range(1, len(sizes)))
-    b = tuple([bias() for _ in range(sizes[l])] for l in range(1, len(sizes)))
     X = [[integer(rng, -2, 2) for _ in range(sizes[0])] for _ in range(batch)]
+    if len({tuple(x) for x in X}) < batch:
+        raise Reject("two samples of the batch are the same")
+    b = [[pick(rng, biases) for _ in range(sizes[l])] for l in range(1, len(sizes))]
+    if hidden == "relu":  # first layer: no ReLU input at exactly 0, and with a batch no unit off throughout
+        for j, row in enumerate(W[0]):
+            before_bias = [sum(w * x for w, x in zip(row, xs)) for xs in X]
+            fine = [c for c in biases if -c not in before_bias and (batch == 1 or c > -max(before_bias))]
+            if not fine:
+                raise Reject("no bias keeps this ReLU unit alive")
+            b[0][j] = pick(rng, fine)
     k = sizes[-1]
     if loss == "mse":
         Y = [[integer(rng, -3, 3) for _ in range(k)] for _ in range(batch)]
@@ -321,7 +330,7 @@ def draw_network(rng: np.random.Generator, sizes: tuple[int, ...], hidden: str, 
     else:
         Y = [[ONE if j == c else ZERO for j in range(k)] for c in rng.integers(k, size=batch)]
     lr = pick(rng, [sp.Rational(1, 10), sp.Rational(1, 2), sp.Rational(1, 4)])
-    return Network(tuple(sizes), W, b, hidden, loss, X, Y, lr)
+    return Network(tuple(sizes), W, tuple(b), hidden, loss, X, Y, lr)
 
 
 MAX_Z = 10  # larger pre-activations make paper arithmetic a chore
@@ -337,8 +346,14 @@ def check_activations(g: Graph) -> None:
                     raise Reject("pre-activation too large for paper")
                 if kind == "relu" and abs(zj.value) < 1e-9:  # a float network may miss 0 by rounding
                     raise Reject("ReLU input exactly 0")
-                if kind in SATURATION and abs(float(zj.value)) > SATURATION[kind]:
+                if kind in SATURATION and abs(float(zj.value)) > SATURATION[kind] - 1e-9:  # float-safe: |z| = limit too
                     raise Reject(f"saturated {kind}")
+        if kind == "relu":
+            on = [[zj.value > 0 for zj in row] for row in g.z[l - 1]]
+            if all(map(all, on)) or not any(map(any, on)):
+                raise Reject("every ReLU on (or off): it might as well not be there")
+            if g.net.batch > 1 and not all(map(any, zip(*on))):
+                raise Reject("a ReLU unit is off for the whole batch")
 
 
 SHAPES = [(2, 2, 1), (2, 3, 2), (3, 2, 1)]
@@ -410,6 +425,15 @@ def forward_steps(g: Graph) -> list[Step]:
                 rows.append([f"${aj.tex}$", f"${name}({show(zj.value)})$", f"${show(aj.value)}$"])
     rows.append(["$L$", f"${loss_numbers(g)}$", f"${show(g.loss.value)}$"])
     return [Step("Forward pass, layer by layer:", table=rows)]
+
+
+def forward_text(forward: dict[str, object]) -> str:
+    """The forward-pass values in LaTeX, e.g. "$z^{(1)} = (...)$, ..., $L = 0.5$"."""
+    def symbol(key: str) -> str:
+        if key in ("yhat", "loss"):
+            return {"yhat": r"\hat y", "loss": "L"}[key]
+        return f"{key[0]}^{{({key[1:]})}}"
+    return ", ".join(f"${symbol(k)} = {matrix_tex(v) if isinstance(v, list) else show(v)}$" for k, v in forward.items())
 
 
 def loss_numbers(g: Graph) -> str:
@@ -501,56 +525,59 @@ def forward_misconceptions(net: Network, right: dict[str, object]) -> list[Misco
     return mis
 
 
+def drawn_graph(rng: np.random.Generator, sizes, hidden, loss, batch: int) -> Graph:
+    """A random network for these options (unset ones drawn), built, with its activations checked."""
+    sizes, hidden, loss = choose(rng, sizes, hidden, loss)
+    g = build(draw_network(rng, sizes, hidden, loss, batch))
+    check_activations(g)
+    return g
+
+
 def network_forward(rng: np.random.Generator, sizes=None, hidden=None, loss=None, batch: int = 1) -> Variant:
     """Every z, a, ŷ and L of a small network on a batch of `batch` samples."""
-    sizes, hidden, loss = choose(rng, sizes, hidden, loss)
-    net = draw_network(rng, sizes, hidden, loss, batch)
-    g = build(net)
-    check_activations(g)
+    g = drawn_graph(rng, sizes, hidden, loss, batch)
+    net = g.net
     right = forward_answers(g)
-    style = number_style(list(right.values()), _given(net))
+    style = number_style(list(right.values()), given_numbers(net))
     statement = (describe(net) + "\n\nCompute the forward pass: "
                  + ", ".join(label(k) for k in right) + ".\n\n" + answer_format(net, style == "decimals"))
     return Variant(
         problem="network_forward", title="Forward pass of a small network", statement=statement,
-        params={"network": net.to_json(), "claims": {"values": _json(right)}},
+        params={"network": net.to_json(), "claims": {"values": claims_json(right)}},
         answers=_answers(right, gradient=False), steps=forward_steps(g),
-        misconceptions=forward_misconceptions(net, right), given=_given(net), style=style,
+        misconceptions=forward_misconceptions(net, right), given=given_numbers(net), style=style,
     )
 
 
 def network_backward(rng: np.random.Generator, sizes=None, hidden=None, loss=None, batch: int = 2) -> Variant:
     """δ of every layer, ∂L/∂W and ∂L/∂b of every parameter, and the parameters after one SGD step."""
-    sizes, hidden, loss = choose(rng, sizes, hidden, loss)
-    net = draw_network(rng, sizes, hidden, loss, batch)
-    g = build(net)
-    check_activations(g)
+    g = drawn_graph(rng, sizes, hidden, loss, batch)
+    net = g.net
     forward = forward_answers(g)
     grads = backward(g.loss)
     right = backward_answers(g, grads)
-    style = number_style(list(right.values()) + list(forward.values()), _given(net))
-    forward_text = ", ".join(f"${k} = {matrix_tex(v) if isinstance(v, list) else show(v)}$" for k, v in forward.items())
+    style = number_style(list(right.values()) + list(forward.values()), given_numbers(net))
     statement = (
         describe(net) + f" The learning rate is $\\eta = {show(net.lr)}$.\n\n"
-        f"The forward pass gives {forward_text.replace('yhat', chr(92) + 'hat y')}.\n\n"
+        f"The forward pass gives {forward_text(forward)}.\n\n"
         "Compute the backward pass: " + ", ".join(label(k) for k in right if "_new" not in k)
         + "; then the parameters after one gradient-descent step $\\theta \\leftarrow \\theta - \\eta\\,"
         "\\partial L/\\partial\\theta$.\n\n" + answer_format(net, style == "decimals")
     )
     return Variant(
         problem="network_backward", title="Backpropagation through a small network", statement=statement,
-        params={"network": net.to_json(), "claims": {"values": _json(forward), "gradients": _json(right)}},
+        params={"network": net.to_json(), "claims": {"values": claims_json(forward), "gradients": claims_json(right)}},
         answers=_answers(right, gradient=True), steps=forward_steps(g) + backward_steps(g, grads),
-        misconceptions=backward_misconceptions(g, grads, right), given=_given(net), style=style,
+        misconceptions=backward_misconceptions(g, grads, right), given=given_numbers(net), style=style,
     )
 
 
-def _json(answers: dict[str, object]) -> dict[str, object]:
-    """Claimed values as exact strings (Floats carry DIGITS significant digits)."""
-    return {k: to_str(v) for k, v in answers.items()}
+def claims_json(answers: dict[str, object]) -> dict[str, object]:
+    """Claimed values as strings: exact ('3/4') or a float's round-trip repr."""
+    return {k: key_str(v) for k, v in answers.items()}
 
 
-def _given(net: Network) -> list[sp.Expr]:
+def given_numbers(net: Network) -> list[sp.Expr]:
     """Every number the student is shown."""
     nums = [x for m in net.W for row in m for x in row] + [x for v in net.b for x in v]
     return nums + [x for row in net.X + net.Y for x in row] + [net.lr]

@@ -37,7 +37,7 @@ FIXES = {
 NEITHER = ["Lower the learning rate tenfold and start again.", "Shuffle the validation set."]
 
 # A readable minimum: its neighbours are at least this share of the plotted range above it.
-MARGIN = 0.025
+MARGIN = 0.03
 
 
 def overfitting_curves(rng: np.random.Generator, epochs: int, stop: int, floor: float) -> tuple[list, list]:
@@ -49,7 +49,7 @@ def overfitting_curves(rng: np.random.Generator, epochs: int, stop: int, floor: 
     drop = (start - floor) * np.exp(-(e - 1) / tau)
     rise = rng.uniform(0.03, 0.08) * np.maximum(0, e - stop) ** 1.3
     # The V-shaped term makes the minimum at `stop` stand out from its neighbours on the plot.
-    val = floor + 0.15 + drop - drop[stop - 1] + np.where(e < stop, 0.03, 0.08) * np.abs(e - stop) + rise
+    val = floor + 0.15 + drop - drop[stop - 1] + np.where(e < stop, 0.05, 0.1) * np.abs(e - stop) + rise
     return train.tolist(), val.tolist()
 
 
@@ -67,15 +67,19 @@ def curves_plot(train: list[float], val: list[float], floor: float) -> Plot:
     """The student's plot: both losses per epoch, with markers, and the best achievable loss dashed."""
     def draw(ax: Any) -> None:
         epochs = list(range(1, len(train) + 1))
-        ax.plot(epochs, train, "o-", label="training loss", color="tab:blue", markersize=4)
-        ax.plot(epochs, val, "s-", label="validation loss", color="tab:orange", markersize=4)
+        ax.plot(epochs, train, "o-", label="training loss", color="tab:blue", markersize=3)
+        ax.plot(epochs, val, "s-", label="validation loss", color="tab:orange", markersize=3)
         ax.axhline(floor, linestyle="--", color="0.4", label="best achievable loss")
-        ax.set_xticks(epochs)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
+        # A grid line at every epoch, a label at every other one: the figure is small and the
+        # student must read off an exact epoch.
+        ax.set_xticks(epochs, minor=True)
+        ax.set_xticks(epochs[1::2])
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_ylabel("loss", fontsize=8)
         ax.set_ylim(bottom=0)
-        ax.grid(True, alpha=0.4)
-        ax.legend()
+        ax.grid(True, which="both", alpha=0.4)
+        ax.legend(fontsize=7)
     return Plot("Training and validation loss per epoch", draw, audience="student")
 
 

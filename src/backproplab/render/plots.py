@@ -7,6 +7,7 @@ drawing itself when a class of 1,000 is generated.
 from __future__ import annotations
 
 import io
+import os
 
 import matplotlib
 
@@ -17,6 +18,19 @@ from matplotlib.figure import Figure  # noqa: E402
 from ..problems.variant import Plot  # noqa: E402
 
 _FIGURE: Figure | None = None
+
+
+def _after_fork() -> None:
+    """A forked worker must open its own FreeType faces: sharing the parent's file
+    positions corrupts glyph loading ("FT_Load_Glyph ... invalid outline")."""
+    global _FIGURE
+    _FIGURE = None
+    from matplotlib import font_manager
+
+    font_manager._get_font.cache_clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def render_png(plot: Plot) -> bytes:
