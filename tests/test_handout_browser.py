@@ -86,9 +86,9 @@ def screenshot(page: Path, tmp_path: Path, name: str) -> np.ndarray:
 
 
 def near(pixels: np.ndarray, rgb: int) -> int:
-    """How many pixels are within 3% of the colour 0xRRGGBB."""
+    """How many pixels are within 5% of the colour 0xRRGGBB (nothing but the plot has these colours)."""
     want = np.array([(rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255]) / 255
-    return int((np.abs(pixels - want).max(axis=2) < 0.03).sum())
+    return int((np.abs(pixels - want).max(axis=2) < 0.05).sum())
 
 
 @pytest.mark.slow
@@ -103,10 +103,11 @@ def test_student_handout_has_typeset_math_and_its_plot(course, tmp_path, student
     pixels = screenshot(page, tmp_path, "page.png")
     ink = (pixels.min(axis=2) < 0.9).mean()
     assert ink > 0.02, f"the screenshot is nearly blank ({ink:.1%} ink)"
+    assert near(pixels, 0x1F77B4) < 20, "the plot colours are not unique to the plot"
 
     pixels = screenshot(with_script(page, PLOT_FIRST, tmp_path / "plot_first.html"), tmp_path, "plot.png")
     for name, rgb in [("training loss", 0x1F77B4), ("validation loss", 0xFF7F0E)]:
-        assert near(pixels, rgb) > 300, f"the {name} curve is not on the screen"
+        assert near(pixels, rgb) > 150, f"the {name} curve is not on the screen"
 
 
 @pytest.mark.slow

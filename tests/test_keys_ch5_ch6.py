@@ -168,8 +168,10 @@ def test_adam_by_float_iteration():
         w, m, s = num(p["w0"]), 0.0, 0.0
         for t, g in enumerate((num(x) for x in p["g"]), start=1):
             m, s = sig4(b1 * m + (1 - b1) * g), sig4(b2 * s + (1 - b2) * g * g)
-            w = round(w - eta * sig4(m / (1 - b1**t)) / math.sqrt(sig4(s / (1 - b2**t))), 4)
-            assert v.answer("w").tolerance.accepts(w, key(v, "w")[t - 1])
+            mh, vh = sig4(m / (1 - b1**t)), sig4(s / (1 - b2**t))
+            w = round(w - eta * mh / math.sqrt(vh), 4)
+            for name, got in (("m", m), ("v", s), ("m_hat", mh), ("v_hat", vh), ("w", w)):
+                assert v.answer(name).tolerance.accepts(got, key(v, name)[t - 1]), (name, t)
         g1 = num(p["g"][0])
         assert close(key(v, "first_step"), rows["w"][0] - num(p["w0"]), 1e-9)
         assert abs(key(v, "first_step") + eta * math.copysign(1, g1)) < 1e-6  # about −η·sign(g₁)
