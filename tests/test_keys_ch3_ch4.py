@@ -14,12 +14,18 @@ students are graded to, so a wrong derivation cannot pass.
 
 from __future__ import annotations
 
+import json
+import re
 from fractions import Fraction
+from pathlib import Path
 
 import mpmath as mp
+import nbformat
 import numpy as np
 import pytest
+from conftest import run_cli, write_roster
 
+from backproplab.course.layout import Layout
 from backproplab.problems import get
 from backproplab.problems.qa import make_variant, problems_with, same_within
 
@@ -187,7 +193,7 @@ def test_network_backward_gradients_match_finite_differences():
     kinds = set()
     for v in variants("network_backward"):
         spec = v.params["network"]
-        kinds.add((spec["hidden_activation"], spec["loss"]))
+        kinds.add((spec["hidden_activation"], spec["loss"], spec["sizes"][-1] if spec["loss"] == "ce" else 0))
         ref = check_network_forward_values(v)
         grads = ref.gradients()
         for name, want in grads.items():
@@ -201,7 +207,9 @@ def test_network_backward_gradients_match_finite_differences():
         check_hand_friendly(v)
         assert_misconceptions_distinct(v)
         check_backward_misconception_values(v, ref, grads)
-    assert len(kinds) >= 10, f"too few activation/loss combinations drawn: {sorted(kinds)}"
+    losses = {(loss, classes) for _, loss, classes in kinds}
+    assert {("mse", 0), ("bce", 0), ("ce", 2), ("ce", 3)} <= losses, sorted(kinds)
+    assert {h for h, _, _ in kinds} == {"identity", "relu", "sigmoid", "tanh"}, sorted(kinds)
 
 
 def check_network_forward_values(v) -> RefNet:
@@ -361,10 +369,6 @@ def test_variants_are_reproducible_and_tables_well_formed(problem):
 
 def test_documented_recipe_verifies_keys(tmp_path):
     """The standard-library recipe in docs/key-schema-network.md runs on our keys and agrees with them."""
-    import json
-    import re
-    from pathlib import Path
-
     doc = (Path(__file__).parent.parent / "docs" / "key-schema-network.md").read_text()
     recipe = re.findall(r"```python\n(.*?)```", doc, re.S)[-1]
     entries = [{"type": v.problem, "params": v.params} for v in variants("network_backward", 40)]
@@ -375,3 +379,42 @@ def test_documented_recipe_verifies_keys(tmp_path):
     (tmp_path / "alice.json").write_text(json.dumps({"problems": entries}))
     with pytest.raises(AssertionError):
         exec(recipe.replace('open("alice.json")', f'open({str(tmp_path / "alice.json")!r})'), {})
+
+
+@pytest.mark.slow
+def test_hw2_generate_solve_grade_end_to_end(tmp_path):
+    """hw2 through the real CLI: the reference answers score full marks, and a submission
+    with named mistakes in the backward pass and the find-the-bug problem is recognised."""
+    hw = "hw2-backprop"
+    roster = write_roster(tmp_path / "roster.csv", ["alice", "bob"])
+    course = tmp_path / "course"
+    run_cli("generate", hw, "--course", course, "--roster", roster, check=True)
+    layout = Layout(course, hw)
+    for s in ("alice", "bob"):
+        run_cli("solve", hw, "--course", course, "--student", s,
+                "--out", layout.submission_dir(s) / layout.notebook_name, check=True)
+    key = json.loads(layout.key_json("bob").read_text())
+    backward = next(p for p in key["problems"] if p["type"] == "network_backward")
+    wrong = {m["answer"]: m for m in backward["misconceptions"] if m["name"] == "missing 1/N"}
+    assert wrong, "the batch-of-2 backward problem always has the missing 1/N"
+    nb_path = layout.submission_dir("bob") / layout.notebook_name
+    nb = nbformat.read(nb_path, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == backward["key"]:
+            cell.source = "\n".join(f"{n} = {json.dumps(wrong[n]['float'])}" if n in wrong else ln
+                                    for ln in cell.source.splitlines() for n in [ln.split("=")[0].strip()])
+    nbformat.write(nb, nb_path)
+    proc = run_cli("grade", hw, "--course", course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    def results(s):
+        return json.loads((layout.autograded_dir(s) / "results.json").read_text())
+
+    alice = results("alice")
+    assert alice["score"] == alice["max_score"] > 0
+    bob = next(p for p in results("bob")["problems"] if p["key"] == backward["key"])
+    named = {c["name"]: c for c in bob["checks"]}
+    for name in wrong:
+        assert named[name]["misconception"] == "missing 1/N"
+        assert named[name]["score"] == 0.5  # the assignment's partial credit
+    assert bob["score"] < bob["points"]

@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from .exact import nonzero_int, short_decimal
-from .netgraph import Node, activation, add, backward, chain_table, leaf, mul, show, sub, topological
+from .netgraph import Node, activation, add, backward, cell, chain_table, leaf, mul, sub, topological
 from .netgraph import PLACES, graded_answer, misconceptions_from, number_style
 from .variant import ProblemType, Reject, Step, Variant
 
@@ -136,7 +136,7 @@ def graph_gradients(rng: np.random.Generator, template: str | None = None) -> Va
     if style == "decimals":
         statement += f"\n\nGive values that are not exact to {PLACES} decimal places."
     forward_table = [["node", "computed as", "value"]] + [
-        [f"${n.tex}$", f"${definition(n)}$", f"${show(n.value)}$"] for n in inner]
+        [f"${n.tex}$", f"${definition(n)}$", cell(n.value)] for n in inner]
     steps = [
         Step("Forward pass, node by node:", table=forward_table),
         Step("Backward pass from $f$ (where a node feeds several others, its gradient is the sum of one "

@@ -235,7 +235,12 @@ def show(x: sp.Expr, places: int = 4) -> str:
     else rounded to `places`. (Written out by hand: sympy's printer would dominate the run time.)"""
     if not is_exact(x):
         x = float(x)
-        return rounded(0.0 if abs(x) < 0.5 * 10.0**-places else x, places)  # no "-0.0000"
+        r = round(x, places)
+        if r == 0:
+            return "0"  # never "-0.0000"
+        if abs(x - r) < 1e-12:  # a short decimal carried as a float: 0.4, not 0.4000
+            return f"{r:.{places}f}".rstrip("0").rstrip(".")
+        return rounded(x, places)
     x = sp.Rational(x)
     p, q = int(x.p), int(x.q)
     if q == 1:
@@ -244,6 +249,13 @@ def show(x: sp.Expr, places: int = 4) -> str:
     if digits is not None:
         return f"{p / q:.{digits}f}"
     return rf"{'-' if p < 0 else ''}\frac{{{abs(p)}}}{{{q}}}"
+
+
+def cell(x, places: int = 4) -> str:
+    """A table cell holding one number: plain text when it is a plain decimal (no LaTeX to
+    typeset, which keeps rendering a class's keys fast), else $math$."""
+    text = show(x, places)
+    return f"${text}$" if "\\" in text else text
 
 
 def dfrac(top: str, bottom: str) -> str:
@@ -256,10 +268,10 @@ def chain_row(grads: Gradients, node: Node, places: int = 4) -> list[str]:
     root = grads.root.tex
     terms = grads.terms.get(id(node), [])[::-1]  # the walk meets the last use first; list them in forward order
     if node is grads.root:
-        return [f"${dfrac(root, root)}$", "", "", "$1$"]
+        return [f"${dfrac(root, root)}$", "", "", "1"]
     symbolic = " + ".join(rf"{dfrac(root, t.child.tex)} \cdot {_paren(t.local_tex)}" for t in terms)
     numbers = " + ".join(rf"({show(t.upstream, places)})({show(t.local, places)})" for t in terms)
-    return [f"${dfrac(root, node.tex)}$", f"${symbolic}$", f"${numbers}$", f"${show(grads[node], places)}$"]
+    return [f"${dfrac(root, node.tex)}$", f"${symbolic}$", f"${numbers}$", cell(grads[node], places)]
 
 
 def chain_table(grads: Gradients, nodes: Iterable[Node], places: int = 4) -> list[list[str]]:

@@ -24,7 +24,7 @@ import sympy as sp
 from .exact import nonzero_int, integer, pick, short_decimal, to_str
 from .netgraph import (
     ONE, PLACES, TRANSCENDENTAL, ZERO, Gradients, Node, activation, affine, backward, chain_table,
-    exp, graded_answer, key_str, leaf, log, misconceptions_from, number_style, show, values,
+    cell, exp, graded_answer, key_str, leaf, log, misconceptions_from, number_style, show, values,
 )
 from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 
@@ -356,7 +356,7 @@ def check_activations(g: Graph) -> None:
                 raise Reject("a ReLU unit is off for the whole batch")
 
 
-SHAPES = [(2, 2, 1), (2, 3, 2), (3, 2, 1)]
+SHAPES = [(2, 2, 1), (2, 3, 2), (3, 2, 1), (2, 2, 3)]  # the last for 3-class softmax
 
 
 def choose(rng: np.random.Generator, sizes, hidden, loss) -> tuple[tuple[int, ...], str, str]:
@@ -420,10 +420,13 @@ def forward_steps(g: Graph) -> list[Step]:
             for zj, aj in zip(g.z[l - 1][n], g.a[l][n]):
                 k = (len(zj.parents) - 1) // 2
                 prods = " + ".join(f"({show(w.value)})({show(x.value)})" for w, x in zip(zj.parents[:k], zj.parents[k:2 * k]))
-                rows.append([f"${zj.tex}$", f"${prods} + ({show(zj.parents[-1].value)})$", f"${show(zj.value)}$"])
-                name = r"\mathrm{softmax}" if g.net.act(l) == "softmax" else r"\mathrm{" + g.net.act(l) + "}"
-                rows.append([f"${aj.tex}$", f"${name}({show(zj.value)})$", f"${show(aj.value)}$"])
-    rows.append(["$L$", f"${loss_numbers(g)}$", f"${show(g.loss.value)}$"])
+                rows.append([f"${zj.tex}$", f"${prods} + ({show(zj.parents[-1].value)})$", cell(zj.value)])
+                if g.net.act(l) == "softmax":
+                    how = rf"e^{{{show(zj.value)}}} / \sum_k e^{{z^{{({l})}}_k}}"
+                else:
+                    how = rf"\mathrm{{{g.net.act(l)}}}({show(zj.value)})"
+                rows.append([f"${aj.tex}$", f"${how}$", cell(aj.value)])
+    rows.append(["$L$", f"${loss_numbers(g)}$", cell(g.loss.value)])
     return [Step("Forward pass, layer by layer:", table=rows)]
 
 
@@ -442,13 +445,18 @@ def loss_numbers(g: Graph) -> str:
     for yhat, target in zip(g.a[-1], g.net.Y):
         for p, y in zip((n.value for n in yhat), target):
             if g.net.loss == "mse":
-                terms.append(rf"\tfrac12 ({show(p)} - {show(y)})^2")
+                terms.append(rf"\tfrac12 ({show(p)} - {_signed(y)})^2")
             elif g.net.loss == "bce":
                 terms.append(rf"-\ln {show(p if y == 1 else 1 - p)}")
             elif y == 1:
                 terms.append(rf"-\ln {show(p)}")
     total = " ".join(t if t.startswith("-") or i == 0 else f"+ {t}" for i, t in enumerate(terms))
     return rf"\frac{{1}}{{{g.net.batch}}}\left({total}\right)" if g.net.batch > 1 else total
+
+
+def _signed(x) -> str:
+    """A number in parentheses when negative, for 'a - (-3)'."""
+    return f"({show(x)})" if x < 0 else show(x)
 
 
 def backward_steps(g: Graph, grads: Gradients) -> list[Step]:
@@ -470,7 +478,7 @@ def backward_steps(g: Graph, grads: Gradients) -> list[Step]:
     for l in range(1, L + 1):
         for p in flat(g.W[l - 1]) + g.b[l - 1]:
             update.append([f"${p.tex}$", f"${show(p.value)} - {show(net.lr)} \\cdot ({show(grads[p])})$",
-                           f"${show(p.value - net.lr * grads[p])}$"])
+                           cell(p.value - net.num(net.lr) * grads[p])])
     steps.append(Step(f"One SGD step with $\\eta = {show(net.lr)}$ (all gradients are computed before any "
                       "parameter changes):", table=update))
     return steps
