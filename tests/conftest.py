@@ -24,6 +24,21 @@ def write_roster(path: Path, students: list[str]) -> Path:
     return path
 
 
+def solved_course(root: Path, assignment: str, students: list[str], solved: list[str]):
+    """Generate `assignment` for `students` in root/course through the CLI, and hand in the
+    reference answers (`solve`) for the students in `solved`. Returns (course, layout)."""
+    from backproplab.course.layout import Layout
+
+    roster = write_roster(root / "roster.csv", students)
+    course = root / "course"
+    run_cli("generate", assignment, "--course", course, "--roster", roster, check=True)
+    layout = Layout(course, assignment)
+    for s in solved:
+        run_cli("solve", assignment, "--course", course, "--student", s,
+                "--out", layout.submission_dir(s) / layout.notebook_name, check=True)
+    return course, layout
+
+
 @pytest.fixture(scope="session")
 def hw1_course(tmp_path_factory) -> Path:
     """hw1 generated for three students, each with a solved submission."""

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from backproplab.course.layout import Layout
 from backproplab.render.notebook import checksum

@@ -4,7 +4,6 @@ and stock `nbgrader autograde` agreeing with it."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from backproplab.course.layout import Layout
 
-from conftest import run_cli, write_roster
+from conftest import run_cli, solved_course
 
 HW = "hw1-gradient-descent"
 
@@ -31,13 +30,8 @@ def _set_answer(nb_path: Path, key: str, name: str, value) -> None:
 
 @pytest.fixture
 def course(tmp_path) -> Path:
-    roster = write_roster(tmp_path / "roster.csv", ["alice", "bob", "carol", "dave", "erin"])
-    course = tmp_path / "course"
-    run_cli("generate", HW, "--course", course, "--roster", roster, check=True)
-    layout = Layout(course, HW)
-    for s in ["alice", "bob", "carol", "dave", "erin"]:
-        out = layout.submission_dir(s) / layout.notebook_name
-        run_cli("solve", HW, "--course", course, "--student", s, "--out", out, check=True)
+    students = ["alice", "bob", "carol", "dave", "erin"]
+    course, layout = solved_course(tmp_path, HW, students, solved=students)
     bob_key = json.loads(layout.key_json("bob").read_text())
     mis = next(m for m in bob_key["problems"][0]["misconceptions"] if m["name"] == "missing 1/N")
     _set_answer(layout.submission_dir("bob") / layout.notebook_name, "p1", mis["answer"], mis["float"])

@@ -23,9 +23,8 @@ import mpmath as mp
 import nbformat
 import numpy as np
 import pytest
-from conftest import run_cli, write_roster
+from conftest import run_cli, solved_course
 
-from backproplab.course.layout import Layout
 from backproplab.problems import get
 from backproplab.problems.qa import make_variant, problems_with, same_within
 
@@ -386,13 +385,7 @@ def test_hw2_generate_solve_grade_end_to_end(tmp_path):
     """hw2 through the real CLI: the reference answers score full marks, and a submission
     with named mistakes in the backward pass and the find-the-bug problem is recognised."""
     hw = "hw2-backprop"
-    roster = write_roster(tmp_path / "roster.csv", ["alice", "bob"])
-    course = tmp_path / "course"
-    run_cli("generate", hw, "--course", course, "--roster", roster, check=True)
-    layout = Layout(course, hw)
-    for s in ("alice", "bob"):
-        run_cli("solve", hw, "--course", course, "--student", s,
-                "--out", layout.submission_dir(s) / layout.notebook_name, check=True)
+    course, layout = solved_course(tmp_path, hw, ["alice", "bob"], solved=["alice", "bob"])
     key = json.loads(layout.key_json("bob").read_text())
     backward = next(p for p in key["problems"] if p["type"] == "network_backward")
     wrong = {m["answer"]: m for m in backward["misconceptions"] if m["name"] == "missing 1/N"}

@@ -345,19 +345,12 @@ def test_hw3_generate_solve_grade_names_every_first_mistake(tmp_path):
     import nbformat
     import tomllib
 
-    from backproplab.course.layout import Layout
     from backproplab.paths import data_dir
 
-    from conftest import run_cli, write_roster
+    from conftest import run_cli, solved_course
 
     hw = "hw3-optimizers"
-    roster = write_roster(tmp_path / "roster.csv", ["alice", "bob", "carol"])
-    course = tmp_path / "course"
-    run_cli("generate", hw, "--course", course, "--roster", roster, check=True)
-    layout = Layout(course, hw)
-    for s in ("alice", "bob"):
-        run_cli("solve", hw, "--course", course, "--student", s,
-                "--out", layout.submission_dir(s) / layout.notebook_name, check=True)
+    course, layout = solved_course(tmp_path, hw, ["alice", "bob", "carol"], solved=["alice", "bob"])
     layout.submission_dir("carol").mkdir(parents=True)
     (layout.submission_dir("carol") / layout.notebook_name).write_bytes(layout.released_notebook("carol").read_bytes())
 

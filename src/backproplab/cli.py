@@ -32,12 +32,13 @@ def progress_bar(total: int, what: str):
 
 
 def _students(course: Path, assignment: str, student: str | None) -> list[str]:
-    from .course.layout import Layout
+    from .assignment import AssignmentError
+    from .course.layout import NotGenerated, generated
 
-    roster = Layout(course, assignment).roster
-    if not roster.exists():
-        raise Fail(f"{assignment} has not been generated in {course}: run `backproplab generate` first")
-    ids = roster.read_text().split()
+    try:
+        ids = generated(assignment, course)[2]
+    except (AssignmentError, NotGenerated) as e:
+        raise Fail(str(e)) from None
     if student is not None:
         if student not in ids:
             raise Fail(f"student {student!r} is not on the roster of {assignment}")

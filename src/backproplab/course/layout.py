@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..assignment import Assignment, load
+
 SOURCE_STUDENT = "(source)"  # seeds the source notebook; not a valid student id
 
 
@@ -75,3 +77,20 @@ class Layout:
     @property
     def gradebook(self) -> Path:
         return self.course / "gradebook.db"
+
+
+class NotGenerated(Exception):
+    """The assignment has not been generated in this course directory."""
+
+
+def generated(name: str, course: Path) -> tuple[Assignment, Layout, list[str]]:
+    """The assignment `name`, its layout in `course` and the roster it was generated for.
+
+    Raises AssignmentError for an unknown assignment, NotGenerated when `generate` has not run.
+    """
+    assignment = load(name)
+    course = Path(course).resolve()
+    layout = Layout(course, assignment.name)
+    if not layout.roster.exists():
+        raise NotGenerated(f"{assignment.name} has not been generated in {course}: run `backproplab generate` first")
+    return assignment, layout, layout.roster.read_text().split()

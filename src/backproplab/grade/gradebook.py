@@ -26,6 +26,8 @@ class GradebookWriter:
         ensure_tools_on_path()
         from nbgrader.api import Gradebook
 
+        # nbgrader's own relationship bookkeeping warns on every new submission; harmless.
+        warnings.filterwarnings("ignore", message=".*not in session.*")
         if not self.layout.gradebook.exists():
             raise FileNotFoundError(f"no gradebook at {self.layout.gradebook}: run `backproplab generate` first")
         self.gb = Gradebook(gradebook_url(self.layout.course))
@@ -40,9 +42,6 @@ class GradebookWriter:
         if not self.pending:
             return
         gb = self.gb
-        # nbgrader's own relationship bookkeeping warns on every new submission; harmless.
-        warnings.filterwarnings("ignore", module="nbgrader")
-        warnings.filterwarnings("ignore", message=".*not in session.*")
         for data in self.pending:
             student = data["student"]
             gb.update_or_create_student(student)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .answers import form_problem, parse_answers, to_floats
+from .answers import form_problem, parse_answers, shape_of, to_floats
 from .result import CheckResult, ProblemResult
 
 
@@ -27,8 +27,6 @@ def close(got: Any, want: Any, tol: dict) -> bool:
 def _form(answer: dict) -> dict:
     form: dict = {"kind": answer["kind"]}
     if isinstance(answer["float"], list):
-        from .answers import shape_of
-
         form["shape"] = shape_of(answer["float"])
     if answer.get("choices"):
         form["choices"] = answer["choices"]

@@ -8,7 +8,6 @@ each test cell, run on the student's own machine (grade.check).
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 from typing import Callable
 

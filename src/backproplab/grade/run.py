@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..assignment import Assignment, AssignmentError, load
-from ..course.layout import Layout
+from ..assignment import Assignment, AssignmentError
+from ..course.layout import Layout, NotGenerated, generated
 from ..course.roster import STUDENT_ID
 from .copying import CopyIndex
 from .feedback import write_feedback
@@ -47,11 +47,13 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     digest: str = ""  # sha256 of the submitted notebook this result belongs to
     seconds: float = 0.0
+    isolation: str = ""  # how this submission's code was confined ("" when no code ran)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "student": self.student, "status": self.status, "score": self.score, "max_score": self.max_score,
             "error": self.error, "notes": self.notes, "digest": self.digest, "seconds": round(self.seconds, 4),
+            "isolation": self.isolation,
             "problems": [p.to_json() for p in self.problems],
         }
 
@@ -147,6 +149,7 @@ class Grader:
                 pr = ProblemResult(entry["key"], float(entry["points"]), error=f"internal grading error: {type(e).__name__}: {e}")
             result.problems.append(pr)
         result.score = round(sum(p.score for p in result.problems), 6)
+        result.isolation = self._sandbox.isolation if self._sandbox is not None else ""
         result.seconds = time.perf_counter() - start
         return result
 
@@ -213,14 +216,9 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
     """Grade the submissions of `name` in `course` (all, or only `students`)."""
     start = time.perf_counter()
     try:
-        assignment = load(name)
-    except AssignmentError as e:
+        assignment, layout, roster = generated(name, course)
+    except (AssignmentError, NotGenerated) as e:
         raise GradeError(str(e)) from None
-    course = Path(course).resolve()
-    layout = Layout(course, assignment.name)
-    if not layout.roster.exists():
-        raise GradeError(f"{assignment.name} has not been generated in {course}")
-    roster = layout.roster.read_text().split()
     found, errors, missing = find_submissions(layout, roster)
     if students is not None:
         found = [s for s in found if s in students]
@@ -249,6 +247,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
     with GradebookWriter(layout, assignment, on_commit=committed) as book:
         def record(data: dict) -> None:
             book.record(data)
+            summary.isolation = summary.isolation or data.get("isolation", "")
             if data["status"] == "error":
                 summary.errors.append((data["student"], data["error"]))
             else:
@@ -269,17 +268,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
                 for data in pool.imap_unordered(_grade_one, todo, chunksize=4):
                     record(data)
     summary.seconds = time.perf_counter() - start
-    summary.isolation = _isolation(assignment)
     _write_json_atomic(layout.run_log, {"errors": summary.errors, "missing": summary.missing,
                                         "graded": summary.graded, "resumed": summary.resumed,
                                         "seconds": round(summary.seconds, 3)})
     return summary
-
-
-def _isolation(assignment: Assignment) -> str:
-    """How student code was confined in this run (empty when the assignment has no code)."""
-    if not any(p.type.kind == "code" for p in assignment.problems):
-        return ""
-    import shutil
-
-    return "bubblewrap" if shutil.which("bwrap") else "fallback (no bubblewrap; see docs/sandbox.md)"

@@ -14,7 +14,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .exact import R, latex_decimal, nonzero_int, paren, pick, rounded, short_decimal, to_str
+from .exact import R, latex_decimal, paren, pick, rounded, short_decimal, to_str
 from .variant import Answer, Misconception, ProblemType, Reject, Step, Tolerance, Variant, decimals_tolerance
 
 PLACES = 4

@@ -14,7 +14,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .exact import latex, latex_decimal, nonzero_int, paren, pick, rounded, short_decimal, shuffled_choices, to_str
+from .exact import latex_decimal, nonzero_int, paren, pick, rounded, short_decimal, shuffled_choices, to_str
 from .landscape import path_plot
 from .variant import Answer, Misconception, ProblemType, Step, Tolerance, Variant, decimals_tolerance
 

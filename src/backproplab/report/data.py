@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..assignment import Assignment, AssignmentError, load
-from ..course.layout import Layout
+from ..assignment import Assignment, AssignmentError
+from ..course.layout import Layout, NotGenerated, generated
 from ..course.nbgrader_env import ensure_tools_on_path, gradebook_url
 from ..grade.run import RESULTS, digest
 
@@ -141,17 +141,14 @@ def _gradebook_scores(layout: Layout, assignment: Assignment, students: list[Stu
 def load_class(name: str, course: Path) -> ClassGrades:
     """Read the grades of assignment `name` in `course`; GradesError when there are none to read."""
     try:
-        assignment = load(name)
-    except AssignmentError as e:
+        assignment, layout, roster = generated(name, course)
+    except (AssignmentError, NotGenerated) as e:
         raise GradesError(str(e)) from None
-    course = Path(course).resolve()
-    layout = Layout(course, assignment.name)
-    if not layout.roster.exists():
-        raise GradesError(f"{assignment.name} has not been generated in {course}: run `backproplab generate` first")
+    course = layout.course
     if not layout.gradebook.exists():
         raise GradesError(f"no gradebook at {layout.gradebook}: run `backproplab generate` first")
     rows = []
-    for student in layout.roster.read_text().split():
+    for student in roster:
         results = _read_json(layout.autograded_dir(student) / RESULTS)
         results = results if isinstance(results, dict) else None
         rows.append(StudentGrades(student, _status(layout, student, results), results=results))
