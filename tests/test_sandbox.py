@@ -107,8 +107,8 @@ def test_student_process_is_confined(box, session):
         assert other.call("facts")["cwd"] != facts["cwd"]
 
 
-@pytest.mark.xfail(strict=False, reason="known race in fallback mode under heavy load: the session can report "
-                   "'closed the result channel' instead of the student's exception (open bug)")
+@pytest.mark.xfail(strict=False, reason="known intermittent race (seen in both bubblewrap and fallback mode): the session "
+                   "can report 'closed the result channel' instead of the student's exception (open bug)")
 def test_exceptions_are_one_line_student_errors(session):
     with pytest.raises(StudentError, match=r"^ValueError: bad thing$"):
         session.call("boom")
