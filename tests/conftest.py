@@ -46,3 +46,33 @@ def hw1_course(tmp_path_factory) -> Path:
     roster = write_roster(course.parent / "hw1-roster.csv", ["alice", "bob", "carol"])
     run_cli("generate", "hw1-gradient-descent", "--course", course, "--roster", roster, check=True)
     return course
+
+
+def read_key(layout, student: str) -> dict:
+    """The student's answer key JSON, as `generate` wrote it."""
+    import json
+
+    return json.loads(layout.key_json(student).read_text())
+
+
+def expected_score(key: dict, wrong: dict[tuple[str, str], str] | None = None) -> float:
+    """The total a submission should earn, worked out from the student's key alone.
+
+    `wrong` maps (problem key, answer name) to the misconception handed in there; every other
+    answer is right. A problem's points are shared among its answers by their weights; a named
+    misconception earns the share the assignment's credit (or the misconception's own) gives.
+    """
+    wrong = wrong or {}
+    total = 0.0
+    for p in key["problems"]:
+        weights = {a["name"]: float(a["points"]) for a in p["answers"]}
+        earned = 0.0
+        for name, weight in weights.items():
+            mistake = wrong.get((p["key"], name))
+            if mistake is None:
+                earned += weight
+            else:
+                m = next(m for m in p["misconceptions"] if m["answer"] == name and m["name"] == mistake)
+                earned += weight * float(p.get("credit", {}).get(mistake, m.get("credit", 0.0)))
+        total += float(p["points"]) * earned / sum(weights.values())
+    return total

@@ -2,7 +2,7 @@
 
 hw1 (hand problems only, so no sandbox): students s01–s03 hand in the reference
 answers, s04 and s05 hand in named misconceptions taken from their own key, s06
-copies s01's right answer for p1, s07 hands in a file that is not a notebook, s08
+copies a classmate's right loss for p2, s07 hands in a file that is not a notebook, s08
 hands in nothing, and a folder `stranger` (not on the roster) is skipped.
 `planted` records what each wrong submission should be recognised as.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from backproplab.course.generate import generate
 from backproplab.course.layout import Layout
 from backproplab.course.solve import solve
+from backproplab.grade.copying import information
 from backproplab.grade.run import grade_assignment
 
 HW = "hw1-gradient-descent"
@@ -51,9 +52,12 @@ def set_answer(notebook: Path, key: str, name: str, literal: str) -> None:
     notebook.write_text(json.dumps(nb))
 
 
-def literal(exact) -> str:
-    """Python source for an exact key value ("3/4", or a list of them)."""
-    return "[" + ", ".join(literal(e) for e in exact) + "]" if isinstance(exact, list) else str(exact)
+def literal(exact, choice: bool = False) -> str:
+    """Python source for an exact key value ("3/4", or a list of them); a choice answer's
+    strings are quoted."""
+    if isinstance(exact, list):
+        return "[" + ", ".join(literal(e, choice) for e in exact) + "]"
+    return json.dumps(exact) if choice else str(exact)
 
 
 def _misconception(entry: dict, index: int) -> dict:
@@ -69,17 +73,22 @@ def _build(root: Path) -> Course:
     for i, s in enumerate(["s04", "s05"]):
         for entry in course.key(s)["problems"]:
             m = _misconception(entry, i)
+            kind = next(a["kind"] for a in entry["answers"] if a["name"] == m["answer"])
             set_answer(course.layout.submission_dir(s) / course.layout.notebook_name, entry["key"], m["answer"],
-                       literal(m["exact"]))
+                       literal(m["exact"], choice=kind == "choice"))
             course.planted[entry["key"], m["answer"], m["name"]] += 1
-    # A wrong answer that is right for a classmate: a copying flag, no misconception.
-    p1 = course.key(COPIER)["problems"][0]
-    answer = p1["answers"][0]
-    taken = [answer["float"]] + [m["float"] for m in p1["misconceptions"] if m["answer"] == answer["name"]]
-    source = next(s for s in RIGHT if all(abs(course.key(s)["problems"][0]["answers"][0]["float"] - t) > 1e-6 for t in taken))
-    set_answer(course.layout.submission_dir(COPIER) / course.layout.notebook_name, "p1", answer["name"],
-               literal(course.key(source)["problems"][0]["answers"][0]["exact"]))
-    course.copied[COPIER] = "p1"
+    # A wrong answer that is right for a classmate: a copying flag, no misconception. The copied value
+    # must say whose it is (grade.copying): p2's loss (a fraction like 2749/600), the most telling one.
+    def loss(s: str) -> dict:
+        return next(a for a in course.key(s)["problems"][1]["answers"] if a["name"] == "loss")
+
+    p2 = course.key(COPIER)["problems"][1]
+    taken = [loss(COPIER)["float"]] + [m["float"] for m in p2["misconceptions"] if m["answer"] == "loss"]
+    source = next(s for s in sorted(RIGHT, key=lambda s: -information(loss(s)["float"]))
+                  if all(abs(loss(s)["float"] - t) > 1e-6 for t in taken))
+    set_answer(course.layout.submission_dir(COPIER) / course.layout.notebook_name, "p2", "loss",
+               literal(loss(source)["exact"]))
+    course.copied[COPIER] = "p2"
     (course.layout.submission_dir(ERRORED) / course.layout.notebook_name).write_text("this is not a notebook {")
     stranger = root / "submitted" / "stranger" / HW
     stranger.mkdir(parents=True)

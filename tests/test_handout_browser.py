@@ -38,6 +38,11 @@ window.addEventListener('load', () => {
     math: maths.length,
     laid_out: maths.filter(m => m.getBoundingClientRect().width > 0).length,
     raw_tex: (document.body.innerText.match(/\\\\(frac|sigma|hat|partial|eta|beta|left|right)\\b|\\$/g) || []).slice(0, 5),
+    choices: [...document.querySelectorAll('code.choice')].map(c => ({
+      section: (c.closest('section') || {}).id || null,
+      text: c.textContent,
+      shown: c.getBoundingClientRect().width > 0 && getComputedStyle(c).visibility === 'visible',
+    })),
   });
   document.body.appendChild(probe);
 });
@@ -108,6 +113,19 @@ def test_student_handout_has_typeset_math_and_its_plot(course, tmp_path, student
     pixels = screenshot(with_script(page, PLOT_FIRST, tmp_path / "plot_first.html"), tmp_path, "plot.png")
     for name, rgb in [("training loss", 0x1F77B4), ("validation loss", 0xFF7F0E)]:
         assert near(pixels, rgb) > 150, f"the {name} curve is not on the screen"
+
+
+@pytest.mark.slow
+def test_handout_shows_the_options_of_choice_answers(course, tmp_path):
+    """Every option of every choice answer in the student's key is on the page, laid out, in its
+    problem's section (the notebook lists them too; a student copies one)."""
+    key = json.loads((course / ".backproplab" / "keys" / HW / "alice.json").read_text())
+    want = {(p["key"], repr(c)) for p in key["problems"] for a in p["answers"] if a["kind"] == "choice"
+            for c in a["choices"]}
+    assert want, "hw3 has choice answers"
+    found = probe(course / "release" / HW / "alice" / "handout.html", tmp_path)
+    shown = {(c["section"], c["text"]) for c in found["choices"] if c["shown"]}
+    assert want <= shown, sorted(want - shown)
 
 
 @pytest.mark.slow

@@ -57,7 +57,15 @@ def grader_check(value, y_pred, y) -> bool:
 
 
 def unprivileged_pids() -> set[int]:
-    return {p.pid for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == UNPRIVILEGED_UID}
+    """Student-uid processes this test could have left: in our own process tree, or orphans
+    adopted by init (what an escape from the sandbox would look like). Sandboxes of tests
+    running in parallel (pytest -n) live in other trees and are not ours to count."""
+    mine = {c.pid for c in psutil.Process().children(recursive=True)}
+    found = set()
+    for p in psutil.process_iter(["uids", "ppid"]):
+        if p.info["uids"] and p.info["uids"].real == UNPRIVILEGED_UID and (p.pid in mine or p.info["ppid"] in (0, 1)):
+            found.add(p.pid)
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,12 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+# jsonschema (imported by nbformat and nbgrader) imports rfc3987_syntax when it is
+# installed, which builds an IRI grammar at import time: over a second of every
+# command, for a string format nothing here validates. Marked absent, jsonschema
+# just leaves that one format unchecked.
+sys.modules.setdefault("rfc3987_syntax", None)
+
 console = Console(stderr=True)
 
 

@@ -8,8 +8,10 @@ released notebook and handout, and an answer key (JSON + HTML) outside release/.
 from __future__ import annotations
 
 import json
+
 import multiprocessing
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from ..assignment import Assignment, load
 from ..problems.seeds import course_secret
 from ..render.html import handout_html, key_html
 from ..render.key import key_json
-from ..render.notebook import build_notebook, dumps
+from ..render.notebook import build_notebook, dumps, validate
 from .layout import SOURCE_STUDENT, Layout
 from .nbgrader_env import ensure_tools_on_path
 from .variants import student_items
@@ -98,41 +100,76 @@ def _work(student: str) -> int:
     return write_student(_WORK[0], _WORK[1], _WORK[2], student)
 
 
+NBGRADER_STAGING = Path(".backproplab") / "nbgrader-release"
+
+
 def run_nbgrader_generate(course: Path, name: str) -> None:
     """nbgrader's own generate_assignment on our source notebook: validates our metadata and
-    records the assignment's cells in gradebook.db (hidden tests included, for autograde)."""
+    records the assignment's cells in gradebook.db (hidden tests included, for autograde).
+
+    nbgrader writes its generic release into a staging folder, which is then copied to
+    release/HW/: with --force nbgrader deletes its destination folder and chmods every file
+    under it, and release/HW/ also holds the students' folders, which `generate` writes
+    while this runs.
+    """
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
 
     ensure_tools_on_path()
+    staging = course / NBGRADER_STAGING
+    shutil.rmtree(staging, ignore_errors=True)  # left over from an interrupted run
     config = Config()
     config.CourseDirectory.root = str(course)
+    config.CourseDirectory.release_directory = str(NBGRADER_STAGING)
     config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.html"]
     api = NbGraderAPI(config=config)
     result = api.generate_assignment(name, force=True, create=True)
     if not result.get("success"):
         last = (result.get("error") or result.get("log") or "unknown error").strip().splitlines()[-1]
         raise CourseError(f"nbgrader generate_assignment failed: {last}")
+    released = staging / name
+    for path in sorted(released.rglob("*")):
+        if path.is_file():
+            target = course / "release" / name / path.relative_to(released)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_source(course: Path, assignment: Assignment, secret: bytes) -> None:
+    """The instructor's source notebook (what nbgrader's generate_assignment reads) and nbgrader_config.py."""
+    layout = Layout(course, assignment.name)
+    source_items = student_items(assignment, secret, SOURCE_STUDENT)
+    source = build_notebook(assignment, source_items, "source")
+    # Every student's notebook has the layout of these two: validating them once stands for
+    # validating each (nbformat's schema check costs more than building a notebook).
+    validate(source)
+    validate(build_notebook(assignment, source_items, "student"))
+    write_if_changed(layout.source_notebook, dumps(source))
+    config = course / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(NBGRADER_CONFIG)
 
 
 def generate(name: str, course: Path, students: list[str], jobs: int | None = None, nbgrader: bool = True,
              progress=None) -> GenerateSummary:
-    """Generate assignment `name` for `students` into `course`."""
+    """Generate assignment `name` for `students` into `course`.
+
+    With several jobs, the worker processes start on the students at once, and this process
+    meanwhile writes the source notebook and runs nbgrader's generate_assignment on it (about
+    a second on one core).
+    """
     assignment = load(name)
     course = prepare_course(course)
     secret = course_secret(course)
     layout = Layout(course, assignment.name)
-    source_items = student_items(assignment, secret, SOURCE_STUDENT)
-    write_if_changed(layout.source_notebook, dumps(build_notebook(assignment, source_items, "source")))
-    config = course / "nbgrader_config.py"
-    if not config.exists():
-        config.write_text(NBGRADER_CONFIG)
-    if nbgrader:
-        run_nbgrader_generate(course, assignment.name)
     write_if_changed(layout.roster, "\n".join(students) + "\n")
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(students)))
     files = 0
     if jobs == 1:
+        write_source(course, assignment, secret)
+        if nbgrader:
+            run_nbgrader_generate(course, assignment.name)
         _init(course, name, secret)
         for s in students:
             files += _work(s)
@@ -141,7 +178,11 @@ def generate(name: str, course: Path, students: list[str], jobs: int | None = No
     else:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(jobs, initializer=_init, initargs=(course, name, secret)) as pool:
-            for n in pool.imap_unordered(_work, students, chunksize=8):
+            done = pool.imap_unordered(_work, students, chunksize=2)  # small chunks: no worker idles at the end
+            write_source(course, assignment, secret)
+            if nbgrader:
+                run_nbgrader_generate(course, assignment.name)
+            for n in done:
                 files += n
                 if progress:
                     progress()

@@ -16,7 +16,7 @@ class RosterError(Exception):
 
 def check_student_id(student: str) -> str:
     """`student` if it is a safe id, else RosterError naming it."""
-    if not STUDENT_ID.match(student) or ".." in student:
+    if not STUDENT_ID.fullmatch(student) or ".." in student:
         raise RosterError(f"invalid student id {student!r}: use letters, digits and _ . @ + - (no slashes, not starting with a dot)")
     return student
 

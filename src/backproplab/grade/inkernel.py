@@ -7,7 +7,11 @@ courses should grade with `backproplab grade` or the plugin that `generate`
 configures (docs/nbgrader.md).
 
 nbgrader runs the kernel in autograded/<student>/<HW>/, which names the student
-and the course, so each student is graded against their own key.
+and the course, so each student is graded against their own key. Coding
+problems are graded as `backproplab grade` grades them: the student's cell is
+read from the notebook nbgrader is running (the file in that directory) and
+loaded afresh by the grading harness, in this process (`inprocess`); if the
+file cannot be read, the functions already defined in the kernel are graded.
 """
 
 from __future__ import annotations
@@ -19,12 +23,53 @@ from typing import Any
 
 from .answers import _kernel_value
 from .hand import grade_answer
-from .result import ProblemResult
+from .result import CheckResult, ProblemResult
+from .sandbox_worker import FRAME_HEADER, WireError, decode, encode
 
 
 def _locate() -> tuple[Path, str, str]:
     here = Path(os.getcwd()).resolve()
     return here.parents[2], here.parent.name, here.name  # course, student, assignment
+
+
+def _plain_answer(value: Any) -> float | str | list | None:
+    """A kernel variable as the plain answer it stands for; None if it is not a number, string or list.
+
+    It goes through the sandbox's codec first, which converts with the base
+    classes' own methods: a float or str subclass, or an object whose __eq__ or
+    __sub__ lies, cannot pass for a right answer. (Student code in this kernel can
+    still patch the codec itself: see the module docstring.)
+    """
+    try:
+        plain = _kernel_value(decode(encode(value)[FRAME_HEADER.size:]))  # arrays and tuples become lists
+    except WireError:
+        return None
+    if isinstance(plain, (list, str)):
+        return plain
+    return float(plain) if isinstance(plain, (int, float)) else None
+
+
+def _solution_cell(here: Path, assignment: str, key: str) -> str | None:
+    """The student's cell `key` in the notebook being autograded, read as `backproplab grade` reads it.
+
+    Grading the cell's text (in a fresh namespace, like the sandbox) rather than
+    the kernel's functions gives the same result as `backproplab grade`: the
+    same static check for forbidden imports, and no state left over from the
+    public tests that ran earlier in this kernel. None if it cannot be read.
+    """
+    from ..course.layout import Layout
+    from .submission import NotebookError, read_submission
+
+    path = here / Layout(here, assignment).notebook_name
+    if not path.is_file():  # the student renamed it: nbgrader grades the notebook that is there
+        found = sorted(here.glob("*.ipynb"))
+        if len(found) != 1:
+            return None
+        path = found[0]
+    try:
+        return read_submission(path, {key}).cells.get(key)
+    except (NotebookError, OSError):
+        return None
 
 
 def grade_problem(key: str, namespace: dict[str, Any]) -> float:
@@ -36,19 +81,22 @@ def grade_problem(key: str, namespace: dict[str, Any]) -> float:
         from .code import grade_code
         from .inprocess import InProcessSandbox
 
-        result = grade_code(key, entry["code"]["task"], int(entry["seed"], 16), float(entry["points"]), "",
+        source = _solution_cell(Path(os.getcwd()), assignment, key)  # nbgrader runs the kernel beside the notebook
+        result = grade_code(key, entry["code"]["task"], int(entry["seed"], 16), float(entry["points"]), source,
                             InProcessSandbox(namespace), entry.get("credit") or {})
     else:
         result = ProblemResult(key, float(entry["points"]))
         for answer in entry["answers"]:
-            value = namespace.get(answer["name"], Ellipsis)
-            got = _kernel_value(value)
-            if got is Ellipsis:
-                from .result import CheckResult
-
-                result.checks.append(CheckResult(answer["name"], 0.0, float(answer["points"]), f"`{answer['name']}`: not answered."))
+            name, points = answer["name"], float(answer["points"])
+            value = namespace.get(name, Ellipsis)
+            if value is Ellipsis:
+                result.checks.append(CheckResult(name, 0.0, points, f"`{name}`: not answered."))
                 continue
-            got = got if isinstance(got, (list, str)) else float(got)
+            got = _plain_answer(value)
+            if got is None:
+                result.checks.append(CheckResult(name, 0.0, points,
+                                                 f"`{name}` is not a number, a list of numbers or a string."))
+                continue
             result.checks.append(grade_answer(answer, got, entry["misconceptions"], entry.get("credit", {})))
     for c in result.checks:
         print(c.message)

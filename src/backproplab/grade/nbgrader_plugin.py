@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 from traitlets import Unicode
 
 from ..assignment import load
@@ -54,10 +54,27 @@ class SandboxGrade(NbGraderPreprocessor):
         return nb, resources
 
 
-def configure(c) -> None:
-    """Swap nbgrader's in-kernel Execute for SandboxGrade in Autograde (from nbgrader_config.py)."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, LimitOutput, SaveAutoGrades
+class KeepLastDuplicate(DeduplicateIds):
+    """nbgrader's DeduplicateIds (the last copy of a cell keeps its grade id), except that an
+    earlier copy loses its nbgrader metadata entirely. Stock nbgrader leaves `{}` there, which
+    its own CheckCellMetadata then rejects as an "old metadata version", failing the whole
+    submission of a student who duplicated an answer cell."""
 
+    def preprocess_cell(self, cell, resources, cell_index):
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if cell.metadata.get("nbgrader", None) == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+def configure(c) -> None:
+    """Swap nbgrader's in-kernel Execute for SandboxGrade in Autograde, and its DeduplicateIds for
+    KeepLastDuplicate (from nbgrader_config.py)."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, LimitOutput,
+                                        OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+
+    c.Autograde.sanitize_preprocessors = [ClearOutput, KeepLastDuplicate, OverwriteKernelspec, OverwriteCells,
+                                          CheckCellMetadata]
     c.Autograde.autograde_preprocessors = [SandboxGrade, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
                                            AssignLatePenalties, CheckCellMetadata]

@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,7 +28,7 @@ from .copying import CopyIndex
 from .feedback import write_feedback
 from .hand import grade_hand
 from .result import CheckResult, ProblemResult
-from .submission import NotebookError, parse_notebook, read_submission
+from .submission import NotebookError, folder_problem, parse_notebook, read_submission
 
 RESULTS = "results.json"
 
@@ -89,10 +90,11 @@ def digest(path: Path) -> str:
 def _write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # No fsync: this file only marks a submission done after its grades are committed
+    # (durably) to the gradebook; if a crash loses it, the re-run regrades that one
+    # submission and updates its rows in place.
     with open(tmp, "w") as f:
         json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -114,6 +116,12 @@ class Grader:
 
             self._sandbox = Sandbox()
         return self._sandbox
+
+    def task_runner(self):
+        """Runs a submission's coding tasks; its session starts only when a task needs it."""
+        from .code import TaskRunner
+
+        return TaskRunner(_Lazy(self.sandbox))
 
     def close(self) -> None:
         if self._sandbox is not None:
@@ -141,19 +149,21 @@ class Grader:
         except NotebookError as e:
             return self._error(result, str(e), start)
         result.notes = sub.notes
-        for entry in key["problems"]:
-            source = sub.cells.get(entry["key"])
-            try:
-                pr = self._grade_problem(student, entry, source)
-            except Exception as e:  # a grader bug must cost one problem, not the run
-                pr = ProblemResult(entry["key"], float(entry["points"]), error=f"internal grading error: {type(e).__name__}: {e}")
-            result.problems.append(pr)
+        with self.task_runner() as runner:  # one sandbox session for all of this submission's code
+            for entry in key["problems"]:
+                source = sub.cells.get(entry["key"])
+                try:
+                    pr = self._grade_problem(student, entry, source, runner)
+                except Exception as e:  # a grader bug must cost one problem, not the run
+                    pr = ProblemResult(entry["key"], float(entry["points"]),
+                                       error=f"internal grading error: {type(e).__name__}: {e}")
+                result.problems.append(pr)
         result.score = round(sum(p.score for p in result.problems), 6)
         result.isolation = self._sandbox.isolation if self._sandbox is not None else ""
         result.seconds = time.perf_counter() - start
         return result
 
-    def _grade_problem(self, student: str, entry: dict, source: str | None) -> ProblemResult:
+    def _grade_problem(self, student: str, entry: dict, source: str | None, runner: Any) -> ProblemResult:
         if entry.get("code"):
             if source is None:
                 return ProblemResult(entry["key"], float(entry["points"]), error="answer cell missing from the notebook",
@@ -161,7 +171,7 @@ class Grader:
             from .code import grade_code
 
             return grade_code(entry["key"], entry["code"]["task"], int(entry["seed"], 16), float(entry["points"]),
-                              source, self.sandbox(), entry.get("credit") or {})
+                              source, runner, entry.get("credit") or {})
         pr = grade_hand(entry, source)
         if self.copies is not None and source is not None:
             pr.flags += self.copies.flags(student, entry, source)
@@ -171,6 +181,16 @@ class Grader:
         result.status, result.error, result.score = "error", why, 0.0
         result.seconds = time.perf_counter() - start
         return result
+
+
+@dataclass
+class _Lazy:
+    """A sandbox started on first use (hand-only assignments never start one)."""
+
+    start: Callable[[], Any]
+
+    def session(self, source: str) -> Any:
+        return self.start().session(source)
 
 
 # ------------------------------------------------------------------ the run
@@ -191,23 +211,39 @@ def _grade_one(student: str) -> dict:
 
 
 def find_submissions(layout: Layout, roster: list[str]) -> tuple[list[str], list[tuple[str, str]], list[str]]:
-    """(students with a submission, error rows for odd entries, roster students without one)."""
+    """(students with a submission, error rows for odd entries, roster students without one).
+
+    Every entry of submitted/ that is not a gradable submission of a roster student
+    gives one error row (a path-like or unprintable name is shown escaped); only the
+    file system is looked at here (links, file types, sizes, notebook names), the
+    notebooks themselves are read by the workers.
+    """
     found, errors = [], []
     root = layout.submitted_dir
-    entries = sorted(os.listdir(root)) if root.is_dir() else []
+    try:
+        entries = sorted(os.listdir(root)) if root.is_dir() else []
+    except OSError as e:
+        return [], [("submitted/", f"cannot list the submissions: {e.strerror or e}")], list(roster)
     on_roster = set(roster)
+    errored: set[str] = set()
     for name in entries:
         path = root / name
-        if not STUDENT_ID.match(name) or ".." in name:
+        if not STUDENT_ID.fullmatch(name) or ".." in name:  # fullmatch: "$" alone lets a trailing newline in
             errors.append((repr(name)[:60], "submission folder name is not a valid student id; skipped"))
-        elif path.is_symlink() or not path.is_dir():
-            errors.append((name, "submission is not a plain folder; skipped"))
         elif name not in on_roster:
-            if (path / layout.assignment).exists():
+            if path.is_symlink() or not path.is_dir():
+                errors.append((name, "not on the roster of this assignment, and not a plain folder; skipped"))
+            elif os.path.lexists(path / layout.assignment):
                 errors.append((name, "not on the roster of this assignment; skipped"))
-        elif (path / layout.assignment).is_dir():
-            found.append(name)
-    missing = [s for s in roster if s not in set(found)]
+        else:
+            why = folder_problem(path, layout.assignment)
+            if why is None:
+                found.append(name)
+            elif why:
+                errors.append((name, why))
+                errored.add(name)
+    taken = set(found) | errored
+    missing = [s for s in roster if s not in taken]
     return found, errors, missing
 
 
@@ -223,6 +259,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
     if students is not None:
         found = [s for s in found if s in students]
         missing = [s for s in missing if s in students]
+        errors = [e for e in errors if e[0] in students]  # rows about other folders are not asked for
     summary = GradeSummary(assignment.name, errors=list(errors), missing=missing)
 
     todo = []
@@ -230,8 +267,11 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
         done = layout.autograded_dir(s) / RESULTS
         if not regrade and done.exists():
             try:
-                if json.loads(done.read_text()).get("digest") == digest(layout.submission_dir(s) / layout.notebook_name):
+                stored = json.loads(done.read_text())
+                if stored.get("digest") == digest(layout.submission_dir(s) / layout.notebook_name):
                     summary.resumed += 1
+                    if stored.get("status") == "error":  # still broken: the re-run reports it again
+                        summary.errors.append((s, stored.get("error") or "not graded"))
                     continue
             except (OSError, json.JSONDecodeError):
                 pass
@@ -244,29 +284,30 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
     def committed(data: dict) -> None:
         _write_json_atomic(layout.autograded_dir(data["student"]) / RESULTS, data)
 
-    with GradebookWriter(layout, assignment, on_commit=committed) as book:
-        def record(data: dict) -> None:
-            book.record(data)
-            summary.isolation = summary.isolation or data.get("isolation", "")
-            if data["status"] == "error":
-                summary.errors.append((data["student"], data["error"]))
-            else:
-                summary.graded += 1
-            if progress:
-                progress(len(todo))
+    def record(data: dict) -> None:
+        summary.isolation = summary.isolation or data.get("isolation", "")
+        if data["status"] == "error":
+            summary.errors.append((data["student"], data["error"]))
+        else:
+            summary.graded += 1
+        if progress:
+            progress(len(todo))
 
+    with ExitStack() as stack:
         if workers == 1:
             _init_worker(grader)
-            try:
-                for s in todo:
-                    record(_grade_one(s))
-            finally:
-                grader.close()
+            stack.callback(grader.close)
+            results = map(_grade_one, todo)
         else:
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(grader,)) as pool:
-                for data in pool.imap_unordered(_grade_one, todo, chunksize=4):
-                    record(data)
+            # The workers start before the gradebook is opened, so importing nbgrader
+            # here overlaps with their first submissions.
+            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(
+                workers, initializer=_init_worker, initargs=(grader,)))
+            results = pool.imap_unordered(_grade_one, todo, chunksize=4)
+        book = stack.enter_context(GradebookWriter(layout, assignment, on_commit=committed))
+        for data in results:
+            book.record(data)
+            record(data)
     summary.seconds = time.perf_counter() - start
     _write_json_atomic(layout.run_log, {"errors": summary.errors, "missing": summary.missing,
                                         "graded": summary.graded, "resumed": summary.resumed,

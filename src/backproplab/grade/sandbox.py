@@ -3,9 +3,9 @@
 A `Sandbox` owns one warm worker process (a *zygote* with numpy imported) that
 runs under bubblewrap: no network, a read-only view of only /usr, the Python
 install and its site-packages, a private /tmp, its own PID/IPC/UTS namespaces.
-Each `session(source)` forks a fresh child from the zygote, which becomes PID 1
-of its own PID namespace (so killing it kills everything it spawned, setsid
-daemons included), drops to uid 65534, sets rlimits, blocks the forbidden
+Each `session(source)` gets a fresh child of the zygote (forked ahead of time),
+PID 1 of its own PID namespace (so killing it kills everything it spawned, setsid
+daemons included), which drops to uid 65534, sets rlimits, blocks the forbidden
 modules and execs the student's source. `Session.call` sends plain data in and
 gets validated plain data back over a socket dedicated to the protocol; what
 the student prints goes to a separate, capped pipe.
@@ -263,6 +263,7 @@ class Sandbox:
             return f"{'bubblewrap' if bubblewrap else 'the fallback worker'} failed: " + \
                 (lines[-1] if lines else f"exit status {proc.returncode}")
         errors.close()
+        ours.settimeout(CONTROL_TIMEOUT_S)
         self._proc, self._control = proc, ours
         return None
 
@@ -289,7 +290,6 @@ class Sandbox:
         """One request/reply with the zygote; SandboxError (and a restart later) if it fails."""
         assert self._control is not None
         try:
-            self._control.settimeout(CONTROL_TIMEOUT_S)
             socket.send_fds(self._control, [json.dumps(request).encode()], list(fds))
             reply = self._control.recv(4096)
         except OSError:
@@ -300,6 +300,16 @@ class Sandbox:
             self._stop()
             raise SandboxError("the sandbox worker stopped responding")
         return json.loads(reply)
+
+    def _control_send(self, request: dict) -> None:
+        """A request the zygote does not answer; if it cannot be sent, the zygote is restarted later."""
+        assert self._control is not None
+        try:
+            self._control.send(json.dumps(request).encode())
+        except OSError:
+            if self._proc is not None:
+                self._proc.kill()
+            self._stop()
 
     # -- public API
 
@@ -366,19 +376,32 @@ class Session:
         self._inbox = bytearray()  # protocol bytes received and not yet used
         self._output = bytearray()
         self._truncated = False
+        self._out_eof = False  # every writer of the output pipe has closed it
         self._seq = 0
         self._dead: str | None = None
         self._closed = False
         proto.setblocking(False)
         os.set_blocking(out_fd, False)
         self._selector = selectors.DefaultSelector()
-        self._selector.register(proto, selectors.EVENT_READ)
+        self._events = selectors.EVENT_READ  # what the selector watches the protocol socket for
+        self._selector.register(proto, self._events)
         self._selector.register(out_fd, selectors.EVENT_READ)
 
     @property
+    def alive(self) -> bool:
+        """False once the session's process died or was ended."""
+        return self._dead is None and not self._closed
+
+    @property
     def stdout(self) -> str:
-        """What the student printed (stdout and stderr), capped at Limits.output_bytes."""
-        self._read_output()
+        """What the student printed (stdout and stderr), capped at Limits.output_bytes.
+
+        Everything printed before the last reply is included (the child flushes
+        its streams before each reply). After `close`, output stops at the last
+        reply, or for a session that died, at its end (its last words included).
+        """
+        if not self._closed:
+            self._drain_output()
         text = self._output.decode("utf-8", errors="replace")
         return text + "\n[output truncated]" if self._truncated else text
 
@@ -416,32 +439,29 @@ class Session:
         self._seq += 1
         deadline = time.monotonic() + self._limits.timeout_s
         try:
-            reply = self._parse(self._exchange(encode({**message, "seq": self._seq}), deadline))
+            reply = _parse_reply(self._exchange(encode({**message, "seq": self._seq}), deadline), self._seq)
         except _Dead as e:
             self._dead = str(e)
-            status = self._end(grace=0.1 if e.channel_closed else 0.0)
+            status = self._end(grace=0.1 if e.channel_closed else 0.0, died=True)
             if status is not None:
                 self._dead = _describe_exit(status, self._limits)
             raise StudentError(self._dead) from None
-        if "error" in reply:
-            error = ForbiddenImport if reply["error"] == "forbidden" else StudentError
-            raise error(str(reply.get("message", "failed"))[:MAX_STR])
-        return reply["ok"]
-
-    def _parse(self, payload: bytes) -> dict:
-        try:
-            reply = decode(payload, max_str=MAX_STR)
-        except WireError as e:
-            raise _Dead(f"sent malformed data on the result channel ({e})") from None
-        if type(reply) is not dict or reply.get("seq") != self._seq or not ("ok" in reply or "error" in reply):
-            raise _Dead("sent an unexpected message on the result channel")
-        return reply
+        return _reply_value(reply)
 
     def _exchange(self, frame: bytes, deadline: float) -> bytes:
         """Send one request frame and return the payload of exactly one reply frame."""
         pending = memoryview(frame)
         cap = self._limits.result_mb << 20
         while True:
+            if pending:
+                # Write first, wait only if the socket is full: a request usually fits
+                # at once, which saves a wait for writability on every call.
+                try:
+                    pending = pending[self._sock.send(pending):]
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    raise _Dead("closed the result channel", channel_closed=True) from None
             if len(self._inbox) >= FRAME_HEADER.size:
                 (n,) = FRAME_HEADER.unpack_from(self._inbox)
                 if n > cap:
@@ -454,18 +474,13 @@ class Session:
             if remaining <= 0:
                 raise _Dead(f"timed out after {self._limits.timeout_s:g} s (an infinite loop, or waiting for input?)")
             events = selectors.EVENT_READ | (selectors.EVENT_WRITE if pending else 0)
-            self._selector.modify(self._sock, events)
+            if events != self._events:
+                self._selector.modify(self._sock, events)
+                self._events = events
             for key, mask in self._selector.select(remaining):
                 if key.fileobj is not self._sock:
-                    self._read_output()
+                    self._drain_output()
                     continue
-                if mask & selectors.EVENT_WRITE:
-                    try:
-                        pending = pending[self._sock.send(pending):]
-                    except (BlockingIOError, InterruptedError):
-                        pass
-                    except OSError:
-                        raise _Dead("closed the result channel", channel_closed=True) from None
                 if mask & selectors.EVENT_READ:
                     try:
                         data = self._sock.recv(1 << 20)
@@ -477,22 +492,18 @@ class Session:
                         raise _Dead("closed the result channel", channel_closed=True)
                     self._inbox += data
 
-    def _read_output(self) -> None:
-        """Drain the stdout/stderr pipe without blocking; keep at most output_bytes."""
-        if self._closed:
-            return
+    def _drain_output(self) -> None:
+        """Read the stdout/stderr pipe without blocking; keep at most output_bytes."""
         while True:
             try:
                 chunk = os.read(self._out, 1 << 16)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
-                return
+                chunk = b""  # cannot happen on a pipe we own; treat it as the end
             if not chunk:
-                try:
-                    self._selector.unregister(self._out)
-                except (KeyError, ValueError):
-                    pass
+                self._out_eof = True
+                self._selector.unregister(self._out)
                 return
             self._keep_output(chunk)
 
@@ -502,36 +513,58 @@ class Session:
             self._truncated = True
         self._output += chunk[:max(room, 0)]
 
-    def _end(self, grace: float = 0.0) -> int | None:
+    def _end(self, grace: float = 0.0, died: bool = False) -> int | None:
         """Have the zygote SIGKILL the child (its PID namespace dies with it).
 
-        Returns the child's wait status if it exited by itself (within `grace`
-        seconds), else None.
+        The zygote kills, reaps and cleans up a session before it reads its next
+        request, so nothing of this session outlives the next spawn; the grader
+        need not wait for that. For a healthy session we send the request and
+        return None at once: it flushed everything it printed before its last
+        reply, so draining what is in the pipe now is enough. A session that
+        `died` (timeout, crash, closed channel) may have last words on their way
+        (set-up failures, a traceback): we ask for its wait status (if it exited
+        by itself within `grace` seconds, else None) and read the pipe to its end.
         """
+        if not died:
+            if self._sandbox._control is not None:  # else the zygote died, and its namespace with it
+                self._sandbox._control_send({"op": "end", "pid": self._pid, "reply": False})
+            self._drain_output()
+            return None
         status = None
         try:
             reply = self._sandbox._control_request({"op": "end", "pid": self._pid, "grace": grace})
             status = reply.get("status")
         except SandboxError:
             pass  # the zygote died, and its namespace with it
-        # Every writer of the output pipe is dead now: read what is left, up to the cap.
-        os.set_blocking(self._out, True)
         self._read_rest_of_output()
         return status
 
     def _read_rest_of_output(self) -> None:
+        """Read the output pipe until every writer is gone (at most 1 s), up to the cap."""
         deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            ready = selectors.DefaultSelector()
-            ready.register(self._out, selectors.EVENT_READ)
-            hit = ready.select(max(0.0, deadline - time.monotonic()))
-            ready.close()
-            if not hit:
-                return
-            chunk = os.read(self._out, 1 << 16)
-            if not chunk:
-                return
-            self._keep_output(chunk)
+        self._selector.unregister(self._sock)
+        while not self._out_eof and (remaining := deadline - time.monotonic()) > 0:
+            if self._selector.select(remaining):
+                self._drain_output()
+
+
+def _parse_reply(payload: bytes, seq: int) -> dict:
+    """Decode one reply frame's payload (trusting nothing in it); _Dead if it is not a reply to `seq`."""
+    try:
+        reply = decode(payload, max_str=MAX_STR)
+    except WireError as e:
+        raise _Dead(f"sent malformed data on the result channel ({e})") from None
+    if type(reply) is not dict or reply.get("seq") != seq or not ("ok" in reply or "error" in reply):
+        raise _Dead("sent an unexpected message on the result channel")
+    return reply
+
+
+def _reply_value(reply: dict) -> Any:
+    """The value of a parsed reply, or the student's error raised as ForbiddenImport / StudentError."""
+    if "error" in reply:
+        error = ForbiddenImport if reply["error"] == "forbidden" else StudentError
+        raise error(str(reply.get("message", "failed"))[:MAX_STR])
+    return reply["ok"]
 
 
 def _describe_exit(status: int, limits: Limits) -> str:

@@ -2,18 +2,18 @@
 
 Run as a script, this is the *zygote*: a long-lived Python process (inside
 bubblewrap, or the fallback) that has already imported numpy. For every student
-session the grader hands it two file descriptors; the zygote forks a child that
-becomes PID 1 of a fresh PID namespace, drops to an unprivileged uid, sets
-rlimits, blocks the forbidden modules, execs the student's source and then
-serves calls on the protocol socket until it is killed.
+session the grader hands it two file descriptors; the zygote passes them to a
+child it forked ahead of time, PID 1 of a fresh PID namespace, which drops to an
+unprivileged uid, sets rlimits, execs the student's source (the forbidden
+modules blocked) and then serves calls on the protocol socket until it is killed.
 
 Imported as a module (by ``sandbox.py``), it provides the one strict codec
 (`encode` / `decode`) used in both directions. It must import nothing but the
 standard library and numpy: inside the sandbox only those exist.
 
 Nothing the child sends is trusted: the grader decodes every frame with
-`decode`, which accepts only plain data (JSON for structure, ``.npy`` with
-``allow_pickle=False`` for arrays) within size, depth and length caps.
+`decode`, which accepts only plain data (JSON for structure, raw bytes of a fixed
+list of bool/int/float dtypes for arrays) within size, depth and length caps.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import socket
 import struct
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 if __name__ == "__main__":  # inside bubblewrap python runs with -S: add the site-packages before numpy
     import site
@@ -258,6 +258,29 @@ def _drop_capabilities() -> None:
         raise OSError(ctypes.get_errno(), "capset")
 
 
+class ImportBlocker:
+    """A meta-path finder that raises ForbiddenImportError for the forbidden modules.
+
+    It records each attempt in `attempted`, so that `Child.fail` can say
+    "forbidden" even when student code catches the ImportError and fails later.
+    Installed for good in the sandbox (`_block_imports`); the in-process
+    stand-in (grade/inprocess.py) installs it around each request only.
+    """
+
+    def __init__(self, forbidden: frozenset[str], attempted: list[str]) -> None:
+        self.forbidden = forbidden
+        self.attempted = attempted
+
+    def check(self, name: str) -> None:
+        top = name.partition(".")[0]
+        if top in self.forbidden:
+            self.attempted.append(top)
+            raise ForbiddenImportError(f"importing {top} is not allowed in this assignment")
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        self.check(name)
+
+
 def _block_imports(forbidden: frozenset[str], attempted: list[str]) -> None:
     """Make importing any forbidden module raise ForbiddenImportError.
 
@@ -266,25 +289,19 @@ def _block_imports(forbidden: frozenset[str], attempted: list[str]) -> None:
     directories are also hidden, which stops loading them by file path.
     """
 
-    def check(name: str) -> None:
-        top = name.partition(".")[0]
-        if top in forbidden:
-            attempted.append(top)
-            raise ForbiddenImportError(f"importing {top} is not allowed in this assignment")
-
-    class Blocker:
-        @staticmethod
-        def find_spec(name: str, path: Any = None, target: Any = None) -> None:
-            check(name)
-
     def audit(event: str, args: tuple) -> None:
+        # Its own check, not the finder's: student code can reach and change the
+        # finder in sys.meta_path, but not this function.
         if event == "import":
-            check(args[0])
+            top = args[0].partition(".")[0]
+            if top in forbidden:
+                attempted.append(top)
+                raise ForbiddenImportError(f"importing {top} is not allowed in this assignment")
 
     for name in list(sys.modules):
         if name.partition(".")[0] in forbidden:
             del sys.modules[name]
-    sys.meta_path.insert(0, Blocker)
+    sys.meta_path.insert(0, ImportBlocker(forbidden, attempted))
     sys.addaudithook(audit)
 
 
@@ -299,12 +316,17 @@ def _describe(exc: BaseException) -> str:
 
 
 class Child:
-    """One student session: load the source once, then answer calls until killed."""
+    """One student session: load the source once, then answer calls until killed.
 
-    def __init__(self, config: dict) -> None:
+    `attempted` is the list the import blocker appends forbidden names to. Each
+    reply frame goes to `send` (by default: written to the protocol socket).
+    """
+
+    def __init__(self, config: dict, attempted: list[str], send: Callable[[bytes], None] | None = None) -> None:
         self.config = config
         self.namespace: dict[str, Any] = {}
-        self.attempted: list[str] = []
+        self.attempted = attempted
+        self.send = send or (lambda frame: write_all(PROTO_FD, frame))
 
     def reply(self, seq: int, **fields: Any) -> None:
         for stream in (sys.stdout, sys.stderr):
@@ -321,7 +343,7 @@ class Child:
             frame = encode({"seq": seq, "error": "memory", "message": "ran out of memory sending the result"})
         except BaseException as e:  # noqa: BLE001 — e.g. a returned generator that raises
             frame = encode({"seq": seq, "error": "exception", "message": _describe(e)})
-        write_all(PROTO_FD, frame)
+        self.send(frame)
 
     def fail(self, seq: int, exc: BaseException) -> None:
         """Report an exception raised by student code, classified for the grader."""
@@ -335,8 +357,9 @@ class Child:
         else:
             self.reply(seq, error="exception", message=_describe(exc))
 
-    def load(self, seq: int, source: str) -> None:
-        self.namespace = {"__name__": "__student__", "__builtins__": builtins}
+    def load(self, seq: int, source: str, namespace: dict[str, Any] | None = None) -> None:
+        """Run `source` in `namespace` (by default a fresh module namespace); reply None or the error."""
+        self.namespace = {"__name__": "__student__", "__builtins__": builtins} if namespace is None else namespace
         try:
             exec(compile(source, "<student>", "exec"), self.namespace)
         except BaseException as e:  # noqa: BLE001 — everything the student raises is reported
@@ -365,6 +388,16 @@ class Child:
             return
         self.reply(seq, ok=result)
 
+    def handle(self, msg: dict) -> None:
+        """Answer one decoded request ("load" or "call") with exactly one reply."""
+        args = tuple(np.random.default_rng(a.seed) if isinstance(a, Rng) else a for a in msg.get("args", ()))
+        kwargs = {k: np.random.default_rng(a.seed) if isinstance(a, Rng) else a
+                  for k, a in msg.get("kwargs", {}).items()}
+        if msg["op"] == "load":
+            self.load(msg["seq"], msg["source"])
+        else:
+            self.call(msg["seq"], msg["fn"], args, kwargs)
+
     def serve(self) -> None:
         while True:
             head = read_exact(PROTO_FD, FRAME_HEADER.size)
@@ -373,33 +406,32 @@ class Child:
             payload = read_exact(PROTO_FD, FRAME_HEADER.unpack(head)[0])
             if payload is None:
                 os._exit(0)
-            msg = decode(payload, allow_rng=True)
-            args = tuple(np.random.default_rng(a.seed) if isinstance(a, Rng) else a for a in msg.get("args", ()))
-            kwargs = {k: np.random.default_rng(a.seed) if isinstance(a, Rng) else a
-                      for k, a in msg.get("kwargs", {}).items()}
-            if msg["op"] == "load":
-                self.load(msg["seq"], msg["source"])
-            else:
-                self.call(msg["seq"], msg["fn"], args, kwargs)
+            self.handle(decode(payload, allow_rng=True))
 
 
 def _confine(config: dict, workdir: str) -> None:
-    """Turn this freshly forked process into an unprivileged, limited student process."""
-    import resource
+    """Turn this freshly forked process into an unprivileged, limited student process.
 
-    os.makedirs(workdir, mode=0o700)
+    The zygote has already made `workdir` (owned by the student's uid) and set
+    HOME and TMPDIR to it: work done once before the fork is not paid again as
+    copy-on-write page faults in every child.
+    """
+    import resource  # already imported by the zygote: a dictionary look-up here
+
     uid = config["uid"]
     if uid is not None:
-        os.chown(workdir, uid, uid)
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)  # from root to a non-zero uid: every capability is cleared
     elif config["drop_caps"]:
         _drop_capabilities()
+    # Die with the zygote (so with the grader): a uid change clears the parent-death
+    # signal set before it, and without bwrap nothing else would end a session whose
+    # zygote is gone while the student's code runs.
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid binary or file capability can give privileges back
     os.umask(0o077)
     os.chdir(workdir)
-    os.environ.update(HOME=workdir, TMPDIR=workdir)
     mb = 1 << 20
     for res, value in [
         (resource.RLIMIT_AS, config["memory_mb"] * mb),
@@ -412,19 +444,33 @@ def _confine(config: dict, workdir: str) -> None:
         resource.setrlimit(res, (value, value))
 
 
-def _start_child(config: dict, proto: int, out: int, workdir: str) -> None:
-    """In the forked child: wire up fds, confine, serve. Never returns."""
+def _standby(config: dict, hand: int, workdir: str, attempted: list[str]) -> None:
+    """In the forked child: wait for a session's fds, then wire them up, confine, serve. Never returns.
+
+    The zygote forks this child ahead of time (see `Zygote.spawn`), so fork and
+    Python's after-fork work are done before the grader asks for a session.
+    Until then it runs no student code, has no session directory, and keeps its
+    privileges (a student of another session cannot ptrace or signal it, and
+    cannot name it from inside its own PID namespace). The import blocker and
+    line-buffered stdout/stderr were set up once in the zygote and are inherited
+    (an audit hook cannot be removed, in either process).
+    """
     try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # a waiting child dies with the zygote too
         os.setsid()  # its own process group, and no controlling terminal
+        os.closerange(3, hand)  # the control socket and every other zygote fd but the hand-over socket
+        os.closerange(hand + 1, 1 << 16)
+        with socket.socket(fileno=hand) as sock:
+            msg, fds, _, _ = socket.recv_fds(sock, 16, 2)
+        if msg != b"go" or len(fds) != 2:
+            os._exit(0)  # the zygote is gone or discarded us
+        proto, out = fds
         devnull = os.open(os.devnull, os.O_RDONLY)
         for src, dst in ((devnull, 0), (out, 1), (out, 2), (proto, PROTO_FD)):
             os.dup2(src, dst)
-        os.closerange(PROTO_FD + 1, 1 << 16)  # the control socket and every zygote fd
+        os.closerange(PROTO_FD + 1, 1 << 16)
         _confine(config, workdir)
-        sys.stdout.reconfigure(line_buffering=True)
-        sys.stderr.reconfigure(line_buffering=True)
-        child = Child(config)
-        _block_imports(frozenset(config["forbidden"]), child.attempted)
+        child = Child(config, attempted)
     except BaseException as e:  # noqa: BLE001 — report set-up failures to the grader, then die
         try:
             write_all(2, f"sandbox child set-up failed: {_describe(e)}\n".encode())
@@ -438,6 +484,16 @@ def _start_child(config: dict, proto: int, out: int, workdir: str) -> None:
     os._exit(0)
 
 
+@dataclass
+class _Waiting:
+    """A child forked ahead of time, waiting for its session's fds on `hand`."""
+
+    pid: int
+    hand: socket.socket
+    workdir: str  # made when the child is handed out, not before
+    pidns: bool  # it is PID 1 of its own PID namespace
+
+
 class Zygote:
     """The warm parent: forks one confined child per session, kills and cleans up after it."""
 
@@ -445,58 +501,123 @@ class Zygote:
         self.config = config
         self.control = control
         self.count = 0
-        self.sessions: dict[int, str] = {}  # pid -> workdir
+        self.sessions: dict[int, tuple[str, bool]] = {}  # pid -> (workdir, has its own PID namespace)
+        self.attempted: list[str] = []  # forbidden imports tried (each child has its own copy)
+        self.waiting: _Waiting | None = None  # the next session's child, forked ahead of time
         try:
             self.own_pidns: int | None = os.open("/proc/self/ns/pid", os.O_RDONLY)
         except OSError:
             self.own_pidns = None
 
-    def spawn(self, fds: list[int]) -> dict:
-        """Fork a confined child for a new session; its pid (as the zygote sees it)."""
-        proto, out = fds
+    def fork_waiting(self) -> _Waiting | str:
+        """Fork the next session's child ahead of time; it waits for its fds. Or why it failed."""
         self.count += 1
         workdir = os.path.join(self.config["tmp"], f"session-{os.getpid()}-{self.count}")
+        # Set before the fork so that the child inherits them (cheaper than in each child).
+        os.environ.update(HOME=workdir, TMPDIR=workdir)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # After unshare(CLONE_NEWPID) our next child is PID 1 of a new namespace:
         # when it dies the kernel kills everything in it, setsid daemons included.
         # setns() back to our own namespace makes the next unshare possible.
         pidns = self.own_pidns is not None and _libc.unshare(CLONE_NEWPID) == 0
-        pid = -1
+        pid, failed = -1, ""
         try:
             pid = os.fork()
             if pid == 0:
-                self.control.close()
-                _start_child(self.config, proto, out, workdir)
+                _standby(self.config, theirs.fileno(), workdir, self.attempted)
+        except OSError as e:  # e.g. EAGAIN: this session fails, the zygote carries on
+            failed = f"could not start a session: {e.strerror}"
         finally:
             if pid != 0 and pidns and _libc.setns(self.own_pidns, CLONE_NEWPID) != 0:
                 os._exit(71)  # cannot happen with CAP_SYS_ADMIN; never fork into a dead namespace
-        os.close(proto)
-        os.close(out)
-        self.sessions[pid] = workdir
-        return {"pid": pid, "pidns": pidns}
+        theirs.close()
+        if failed:
+            ours.close()
+            return failed
+        return _Waiting(pid, ours, workdir, pidns)
+
+    def spawn(self, fds: list[int]) -> dict:
+        """Hand a new session's fds to a waiting child; its pid (as the zygote sees it).
+
+        The session directory is made only now, when every session the grader
+        has ended is already gone (`end` runs before the next request is read).
+        """
+        proto, out = fds
+        try:
+            for _ in range(2):  # a waiting child that died meanwhile is replaced once
+                waiting, self.waiting = self.waiting or self.fork_waiting(), None
+                if isinstance(waiting, str):
+                    return {"error": waiting}
+                uid = self.config["uid"]
+                try:
+                    os.mkdir(waiting.workdir, 0o700)
+                    if uid is not None:
+                        os.chown(waiting.workdir, uid, uid)
+                except OSError as e:
+                    self.discard(waiting)
+                    return {"error": f"could not make the session directory: {e.strerror}"}
+                try:
+                    socket.send_fds(waiting.hand, [b"go"], [proto, out])
+                except OSError:
+                    self.discard(waiting)
+                    continue
+                waiting.hand.close()
+                self.sessions[waiting.pid] = (waiting.workdir, waiting.pidns)
+                return {"pid": waiting.pid, "pidns": waiting.pidns}
+            return {"error": "could not start a session"}
+        finally:
+            os.close(proto)
+            os.close(out)
+
+    def discard(self, waiting: _Waiting) -> None:
+        """Kill and reap a waiting child that will not serve a session."""
+        waiting.hand.close()
+        _kill_session(waiting.pid)
+        try:
+            os.waitpid(waiting.pid, 0)
+        except ChildProcessError:
+            pass
+        try:
+            os.rmdir(waiting.workdir)
+        except OSError:
+            pass
 
     def end(self, pid: int) -> None:
-        """SIGKILL the session (its PID namespace dies with it), reap it, remove its files."""
-        import shutil
+        """SIGKILL the session (its PID namespace dies with it), reap it, remove its files.
 
-        workdir = self.sessions.pop(pid, None)
-        if workdir is None:
+        Waiting for the session's PID 1 waits for its whole namespace: the kernel
+        reaps every process in it before PID 1 can be reaped. So when this returns,
+        no process of the session is left to touch the next session's files.
+        """
+        entry = self.sessions.pop(pid, None)
+        if entry is None:
             return
+        workdir, pidns = entry
         _kill_session(pid)
         try:
             os.waitpid(pid, 0)
         except ChildProcessError:
             pass
-        self.reap_orphans()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not pidns:
+            self.reap_orphans()
+        try:
+            os.rmdir(workdir)  # the common case: the student left nothing behind
+        except OSError:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def reap_orphans(self) -> None:
-        """Kill and reap whatever was re-parented to us (we are a subreaper).
+        """Kill and reap whatever was re-parented to us (we are a subreaper), except live sessions.
 
-        With a PID namespace per session nothing ever is; without one (the
-        non-root fallback) this catches daemons that left the session's group.
+        With a PID namespace per session nothing ever is, and this is not called;
+        without one (the non-root fallback) this catches daemons that left the
+        session's group. Our direct children are also the sessions still open in
+        this sandbox (a grader may hold several): those must survive another's end.
         """
         for _ in range(100):
-            children = _my_children()
+            children = [c for c in _my_children()
+                        if c not in self.sessions and (self.waiting is None or c != self.waiting.pid)]
             if not children:
                 break
             for c in children:
@@ -512,11 +633,19 @@ class Zygote:
 
     def serve(self) -> None:
         import gc
+        import resource  # noqa: F401 — used by every child's _confine: import it once, here
 
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
         import numpy.random  # noqa: F401 — numpy imports it lazily; warm it once here
+        # Set up once what every child needs, so that no child pays for it again.
+        # The zygote itself never imports a forbidden module.
+        _block_imports(frozenset(self.config["forbidden"]), self.attempted)
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
         gc.freeze()  # children's collections skip our objects, so fewer copy-on-write pages
         self.control.send(json.dumps({"ready": True, "numpy": np.__version__}).encode())
+        waiting = self.fork_waiting()  # the first session's child, while the grader gets going
+        self.waiting = waiting if isinstance(waiting, _Waiting) else None
         while True:
             msg, fds, _, _ = socket.recv_fds(self.control, 4096, 4)
             if not msg:
@@ -524,16 +653,24 @@ class Zygote:
             request = json.loads(msg)
             if request["op"] == "spawn":
                 self.control.send(json.dumps(self.spawn(fds)).encode())
+                if self.waiting is None:  # fork the next one while the grader works with this one
+                    waiting = self.fork_waiting()
+                    self.waiting = waiting if isinstance(waiting, _Waiting) else None
             else:
-                # Reply once the session is SIGKILLed, then reap and clean up while the
-                # grader gets on with its work: the next request waits for this.
+                # End a session. The grader of a healthy session does not wait for an
+                # answer; one whose session died asks how it exited. Either way we kill,
+                # reap and clean up before reading the next request, so no new session
+                # starts before this one is entirely gone. Replying before the kill
+                # keeps the dying process from delaying the answer.
                 pid = request["pid"]
-                status = _peek_status(pid, request.get("grace", 0.0))
-                _kill_session(pid)
-                self.control.send(json.dumps({"status": status}).encode())
+                if request.get("reply", True):
+                    status = _peek_status(pid, request.get("grace", 0.0))
+                    self.control.send(json.dumps({"status": status}).encode())
                 self.end(pid)
         for pid in list(self.sessions):
             self.end(pid)
+        if self.waiting is not None:
+            self.discard(self.waiting)
 
 
 def _kill_session(pid: int) -> None:

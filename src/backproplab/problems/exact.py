@@ -11,6 +11,8 @@ from typing import Any, Iterable
 
 import numpy as np
 import sympy as sp
+from mpmath.libmp import prec_to_dps
+from mpmath.libmp import to_str as mlib_to_str
 
 from .variant import Exact
 
@@ -50,7 +52,35 @@ def to_str(value: Exact) -> Any:
         return value
     if isinstance(value, (list, tuple)):
         return [to_str(v) for v in value]
+    if isinstance(value, sp.Rational):  # what str() prints, without the printer (a key holds hundreds)
+        return str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
+    if isinstance(value, sp.Float):
+        return _float_str(value)
     return str(sp.nsimplify(value) if isinstance(value, float) else value)
+
+
+def _float_str(value: sp.Float) -> str:
+    """str(value), as sympy's StrPrinter._print_Float writes a top-level Float, without the printer."""
+    prec = value._prec
+    text = mlib_to_str(value._mpf_, 0 if prec < 5 else prec_to_dps(prec), strip_zeros=False)
+    if text.startswith("-.0"):
+        text = "-0." + text[3:]
+    elif text.startswith(".0"):
+        text = "0." + text[2:]
+    return text.removeprefix("+")
+
+
+def _float_latex(value: sp.Float) -> str:
+    """sp.latex(value), as sympy's LatexPrinter._print_Float writes it by default, without the printer."""
+    text = mlib_to_str(value._mpf_, prec_to_dps(value._prec), strip_zeros=True)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return rf"{mantissa} \cdot 10^{{{exponent.removeprefix('+')}}}"
+    if text == "+inf":
+        return r"\infty"
+    if text == "-inf":
+        return r"- \infty"
+    return text
 
 
 def to_float(value: Exact) -> Any:
@@ -59,6 +89,8 @@ def to_float(value: Exact) -> Any:
         return value
     if isinstance(value, (list, tuple)):
         return [to_float(v) for v in value]
+    if isinstance(value, sp.Rational):  # int / int rounds correctly, as sympy's float() does, and is far cheaper
+        return value.p / value.q
     return float(value)
 
 
@@ -69,8 +101,17 @@ def latex(value: Exact) -> str:
     if isinstance(value, (list, tuple)):
         return r"\left(" + ", ".join(latex(v) for v in value) + r"\right)"
     if isinstance(value, sp.Float):  # an irrational key held to 30 digits: show 10 of them
-        return sp.latex(sp.Float(value, 10))
+        return _float_latex(sp.Float(value, 10))
+    if isinstance(value, sp.Rational):
+        return _rational_latex(value)
     return sp.latex(value)
+
+
+def _rational_latex(value: sp.Rational) -> str:
+    """sp.latex(value) for a rational, without the printer (a key holds hundreds)."""
+    if value.q == 1:
+        return str(value.p)
+    return f"{'- ' if value.p < 0 else ''}\\frac{{{abs(value.p)}}}{{{value.q}}}"
 
 
 def py(value: Exact) -> str:
@@ -151,5 +192,5 @@ def latex_decimal(x: sp.Expr) -> str:
     x = sp.sympify(x)
     places = decimal_places(x) if x.is_Rational else None
     if places is None or x.q == 1:
-        return sp.latex(x)
+        return _rational_latex(x) if isinstance(x, sp.Rational) else sp.latex(x)
     return f"{float(x):.{places}f}"

@@ -195,7 +195,8 @@ def local_minimum(rng: np.random.Generator) -> Variant:
         ],
         steps=steps,
         misconceptions=mis,
-        plots=[path_plot("Gradient descent on f from the start", lambda t: float(f_of(t)), path, min(p, float(x0)) - 0.8,
+        # floats, not sympy numbers: the curve is evaluated at 100 points
+        plots=[path_plot("Gradient descent on f from the start", lambda t: t**4 / 4 - e1 * t**3 / 3 + e2 * t**2 / 2 - e3 * t, path, min(p, float(x0)) - 0.8,
                          max(r, float(x0)) + 0.8)],
         given=[x0, eta],
         style="short decimals",

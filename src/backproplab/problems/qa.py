@@ -36,12 +36,15 @@ def _shape(x: Any) -> tuple:
     return ()
 
 
-def same_within(a: Any, b: Any, tol: Tolerance) -> bool:
-    """Would a grader with tolerance `tol` accept `a` where `b` is right?"""
+def same_within(a: Any, b: Any, tol: Tolerance, floats: dict[int, Any] | None = None) -> bool:
+    """Would a grader with tolerance `tol` accept `a` where `b` is right?
+
+    `floats` memoises the flattened float values by object, for callers that compare the same
+    values many times (float() of an irrational sympy value runs evalf)."""
     if _shape(a) != _shape(b):
         return False
     try:
-        fa, fb = _flat(to_float(a)), _flat(to_float(b))
+        fa, fb = _floats(a, floats), _floats(b, floats)
     except TypeError:  # a non-real value is never accepted in place of anything
         return False
     for x, y in zip(fa, fb):
@@ -53,9 +56,25 @@ def same_within(a: Any, b: Any, tol: Tolerance) -> bool:
     return True
 
 
+def _floats(x: Any, memo: dict[int, Any] | None) -> list:
+    if memo is None:
+        return _flat(to_float(x))
+    key = id(x)
+    if key not in memo:
+        try:
+            memo[key] = (x, _flat(to_float(x)))  # x is kept so its id is not reused
+        except TypeError as e:
+            memo[key] = (x, e)
+    value = memo[key][1]
+    if isinstance(value, TypeError):
+        raise value
+    return value
+
+
 def problems_with(v: Variant) -> list[str]:
     """Everything wrong with a variant, as sentences; empty when it is fine."""
     found: list[str] = []
+    floats: dict[int, Any] = {}
     by_name: dict[str, Answer] = {}
     for a in v.answers:
         if a.name in by_name:
@@ -67,7 +86,7 @@ def problems_with(v: Variant) -> list[str]:
                     found.append(f"answer {a.name!r}: {c!r} is not among the choices")
             continue
         try:
-            values = _flat(to_float(a.value))
+            values = _floats(a.value, floats)
         except TypeError:  # zoo (a division by zero) or another non-real value
             values = [math.nan]
         if not all(isinstance(x, float) and math.isfinite(x) for x in values):
@@ -79,11 +98,12 @@ def problems_with(v: Variant) -> list[str]:
             found.append(f"misconception {m.name!r} names unknown answer {m.answer!r}")
             continue
         a = by_name[m.answer]
-        if same_within(m.value, a.value, a.tolerance):
+        if same_within(m.value, a.value, a.tolerance, floats):
             found.append(f"misconception {m.name!r} equals the right {a.name!r} within tolerance")
     for i, m in enumerate(v.misconceptions):
         for n in v.misconceptions[i + 1 :]:
-            if m.answer == n.answer and m.name != n.name and same_within(m.value, n.value, by_name[m.answer].tolerance):
+            if m.answer == n.answer and m.name != n.name and same_within(m.value, n.value, by_name[m.answer].tolerance,
+                                                                         floats):
                 found.append(f"misconceptions {m.name!r} and {n.name!r} give the same {m.answer!r}")
     for x in v.given:
         if not fits_style(sp.sympify(x), v.style):

@@ -3,18 +3,76 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
+
+import sympy as sp
 
 from ..assignment import Assignment
 from ..problems.exact import latex
+from ..problems.variant import Answer
 from .items import Item
-from .markdown import math_html, md_to_html, mathml
+from .markdown import inline_html, math_html, md_to_html, mathml
 from .notebook import TEMPLATES
 
 
 def _inline(text: str) -> str:
-    """Markdown of one line (labels, table cells) without the wrapping paragraph."""
-    return re.sub(r"^<p>(.*)</p>\s*$", r"\1", md_to_html(text).strip(), flags=re.S)
+    """Markdown of one line (labels, table cells, captions) without the wrapping paragraph."""
+    return inline_html(text)
+
+
+_OPEN = '<mo stretchy="true" fence="true" form="prefix">&#x00028;</mo>'
+_CLOSE = '<mo stretchy="true" fence="true" form="postfix">&#x00029;</mo>'
+_MINUS = "<mo>&#x02212;</mo>"
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9 .\-]*")
+_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _value_ml(value) -> str | None:
+    """The MathML body latex2mathml makes of `latex(value)`, built from the value directly, for
+    rationals, plain choice strings and lists of them; None for anything else."""
+    if isinstance(value, (list, tuple)):
+        parts = [_value_ml(v) for v in value]
+        return None if None in parts else "<mrow>" + _OPEN + "<mo>&#x0002C;</mo>".join(parts) + _CLOSE + "</mrow>"
+    if isinstance(value, sp.Rational):
+        sign = _MINUS if value.p < 0 else ""
+        if value.q == 1:
+            return f"{sign}<mn>{abs(value.p)}</mn>"
+        return f"{sign}<mfrac><mrow><mn>{abs(value.p)}</mn></mrow><mrow><mn>{value.q}</mn></mrow></mfrac>"
+    if isinstance(value, sp.Float):
+        text = latex(value)  # a plain decimal, unless it needs an exponent
+        if _DECIMAL.fullmatch(text):
+            return (_MINUS if text.startswith("-") else "") + f"<mn>{text.lstrip('-')}</mn>"
+        return None
+    if isinstance(value, str) and _PLAIN_TEXT.fullmatch(value):
+        return "<mtext>" + value.replace(" ", "&#x000A0;") + "</mtext>"
+    return None
+
+
+def value_mathml(value) -> str:
+    """An exact value (a key's answer or a misconception) typeset as MathML: the same markup as
+    mathml(latex(value)), without going through LaTeX for the common cases (a key has hundreds)."""
+    body = _value_ml(value)
+    if body is None:
+        return mathml(latex(value))
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><mrow>{body}</mrow></math>'
+
+
+def hint_html(a: Answer) -> str:
+    """How to write answer `a`, as the notebook says it (a choice answer's options follow it as a list)."""
+    if a.kind == "choice":
+        if isinstance(a.value, list):
+            return f"a list of {len(a.value)} strings, each one of"
+        return "one of"
+    text = a.hint()
+    if a.tolerance.why:
+        text += f"; {a.tolerance.why}"
+    return html.escape(text)
+
+
+def choices_html(a: Answer) -> list[str]:
+    """The options of a choice answer as the student types them (quoted, as in the notebook)."""
+    return [html.escape(repr(c)) for c in a.choices or []] if a.kind == "choice" else []
 
 
 def _problem(item: Item, key: bool) -> dict:
@@ -25,8 +83,10 @@ def _problem(item: Item, key: bool) -> dict:
         "title": v.title,
         "points": item.spec.points,
         "statement": md_to_html(v.statement),
-        "images": [{"caption": p.caption, "data": base64.b64encode(png).decode()} for p, png in images],
-        "answers": [{"name": a.name, "label": _inline(a.label), "value": mathml(latex(a.value))} for a in v.answers],
+        "images": [{"alt": p.caption.replace("$", ""), "caption": _inline(p.caption),
+                    "data": base64.b64encode(png).decode()} for p, png in images],
+        "answers": [{"name": a.name, "label": _inline(a.label), "hint": hint_html(a), "kind": a.kind, "choices": choices_html(a),
+                     "value": value_mathml(a.value) if key else ""} for a in v.answers],
     }
     if key:
         page["steps"] = [
@@ -36,7 +96,7 @@ def _problem(item: Item, key: bool) -> dict:
         ]
         if v.code is not None:
             page["steps"].append({"text": "<pre><code>" + _escape(v.code.solution) + "</code></pre>", "math": "", "table": None})
-        page["misconceptions"] = [{"name": m.name, "answer": m.answer, "value": mathml(latex(m.value)),
+        page["misconceptions"] = [{"name": m.name, "answer": m.answer, "value": value_mathml(m.value),
                                    "feedback": m.feedback} for m in v.misconceptions]
     return page
 

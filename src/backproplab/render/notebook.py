@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -66,10 +67,14 @@ def checksum(cell: NotebookNode) -> str:
 
 
 def _cell(kind: str, source: str, cell_id: str, nbgrader: dict | None = None, with_checksum: bool = True) -> NotebookNode:
-    cell = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
-    cell.id = cell_id  # fixed ids: regenerating must give the same bytes
+    # Built directly rather than with nbformat.v4.new_*_cell, which validates every cell against
+    # the schema (a third of the cost of a notebook); generate validates one whole notebook instead.
+    cell = NotebookNode(id=cell_id, cell_type=kind, metadata=NotebookNode(), source=source)  # fixed ids: same bytes
+    if kind == "code":
+        cell.execution_count = None
+        cell.outputs = []
     if nbgrader is not None:
-        cell.metadata["nbgrader"] = nbgrader
+        cell.metadata["nbgrader"] = NotebookNode(nbgrader)
         if with_checksum:
             cell.metadata.nbgrader["checksum"] = checksum(cell)
             cell.metadata.nbgrader["cell_type"] = kind
@@ -89,12 +94,26 @@ def answer_forms(item: Item) -> dict:
     return {a.name: {"kind": a.kind} for a in item.variant.answers}
 
 
+# A student's answer and test cells of a hand problem are the same for the whole class (the test
+# cell must be: nbgrader restores it from the source), so they are rendered once.
+@lru_cache(maxsize=4096)
+def _answers_source(index: int, values: tuple[tuple[str, str], ...], mode: Mode) -> str:
+    return TEMPLATES.get_template("answers.py.j2").render(index=index, answers=values, mode=mode)
+
+
+@lru_cache(maxsize=4096)
+def _hand_test_source(index: int, key: str, forms: str, mode: Mode) -> str:
+    return TEMPLATES.get_template("hand_test.py.j2").render(index=index, key=key, forms=forms, mode=mode)
+
+
 def problem_cells(index: int, item: Item, mode: Mode) -> list[NotebookNode]:
     """The statement, answer and test cells of one problem."""
     spec, v = item.spec, item.variant
     names = [image_name(item, i) for i, _ in enumerate(item.student_images())]
+    # The caption goes under the picture as markdown (Jupyter typesets its math); the PNG has no title.
+    captions = [p.caption for p, _ in item.student_images()]
     statement = _cell("markdown", TEMPLATES.get_template("problem.md.j2").render(
-        index=index, spec=spec, variant=v, images=names).strip(), f"{spec.key}-statement")
+        index=index, spec=spec, variant=v, images=list(zip(names, captions))).strip(), f"{spec.key}-statement")
     if names:
         statement.attachments = {n: {"image/png": base64.b64encode(png).decode()}
                                  for n, (_, png) in zip(names, item.student_images())}
@@ -105,9 +124,9 @@ def problem_cells(index: int, item: Item, mode: Mode) -> list[NotebookNode]:
             answer_src = "### BEGIN SOLUTION\n" + v.code.solution.rstrip() + "\n### END SOLUTION"
         test_src = TEMPLATES.get_template("code_test.py.j2").render(**ctx)
     else:
-        values = {a.name: ("..." if mode == "student" else py(a.value)) for a in v.answers}
-        answer_src = TEMPLATES.get_template("answers.py.j2").render(values=values, **ctx)
-        test_src = TEMPLATES.get_template("hand_test.py.j2").render(forms=json.dumps(answer_forms(item)), **ctx)
+        values = tuple((a.name, "..." if mode == "student" else py(a.value)) for a in v.answers)
+        answer_src = _answers_source(index, values, mode)
+        test_src = _hand_test_source(index, spec.key, json.dumps(answer_forms(item)), mode)
     answer = _cell("code", answer_src.strip(), spec.key, nbgrader_meta(spec.key, solution=True), mode != "source")
     test = _cell("code", test_src.strip(), f"{spec.key}_test",
                  nbgrader_meta(f"{spec.key}_test", grade=True, locked=True, points=spec.points), mode != "source")
@@ -121,11 +140,28 @@ def build_notebook(assignment: Assignment, items: list[Item], mode: Mode) -> Not
     cells = [header]
     for index, item in enumerate(items, start=1):
         cells += problem_cells(index, item, mode)
-    nb = nbformat.v4.new_notebook(cells=cells, metadata=dict(KERNEL))
-    nb.nbformat_minor = 5
-    return nb
+    return NotebookNode(nbformat=4, nbformat_minor=5, metadata=nbformat.from_dict(KERNEL), cells=cells)
+
+
+def _plain(nb: NotebookNode) -> dict:
+    """A copy of `nb` as plain dicts with the cell sources split into lines, as nbformat stores them
+    (image attachments stay whole strings, as in nbformat's split_lines)."""
+    out = {k: v for k, v in nb.items() if k != "cells"}
+    out["cells"] = [{**cell, "source": cell["source"].splitlines(True)} if isinstance(cell.get("source"), str) else cell
+                    for cell in nb.cells]
+    return out
 
 
 def dumps(nb: NotebookNode) -> str:
-    """Serialise a notebook deterministically."""
-    return nbformat.writes(nb) + ""
+    """Serialise a notebook deterministically, byte for byte as `nbformat.writes` does.
+
+    nbformat.writes validates the notebook and deep-copies it first; both cost more than the
+    serialisation, and every student's notebook has the same structure, so `generate`
+    validates once per assignment instead.
+    """
+    return json.dumps(_plain(nb), sort_keys=True, indent=1, ensure_ascii=False)
+
+
+def validate(nb: NotebookNode) -> None:
+    """Check a notebook against the nbformat schema (raises nbformat.ValidationError)."""
+    nbformat.validate(nb)
