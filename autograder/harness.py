@@ -37,13 +37,13 @@ def backproplab_harness_task(source, calls, cap=10000):
     import builtins
 
     if source is None:
-        return backproplab_harness_run(calls, cap, globals())
+        return backproplab_harness_run(calls, globals(), cap)
     namespace = {"__name__": "__student__", "__builtins__": builtins}
     exec(compile(source, "<student>", "exec"), namespace)
-    return backproplab_harness_run(calls, cap, namespace)
+    return backproplab_harness_run(calls, namespace, cap)
 
 
-def backproplab_harness_run(calls, cap=10000, fns=None):
+def backproplab_harness_run(calls, fns, cap=10000):
     """Run `calls` (dicts fn, args, again, keep_args, pick, fd) on the functions in `fns`; one result each.
 
     An argument {"__rng__": seed} becomes numpy.random.default_rng(seed) and
@@ -113,7 +113,6 @@ def backproplab_harness_run(calls, cap=10000, fns=None):
                 sums[i + (k,)] = numpy.sum(dout * numpy.asarray(out, dtype=float))
         return sums
 
-    fns = globals() if fns is None else fns
     results = []
     for call in calls:
         if not callable(fns.get(call["fn"])):

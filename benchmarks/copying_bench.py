@@ -21,6 +21,7 @@ from pathlib import Path
 from backproplab.assignment import load
 from backproplab.course.layout import Layout
 from backproplab.course.variants import student_items
+from backproplab.grade.answers import parse_answers
 from backproplab.grade.copying import CopyIndex
 from backproplab.render.key import key_json
 
@@ -73,7 +74,7 @@ def main() -> None:
                     elif way == "a classmate's answer":
                         answers = theirs["answers"]
                     calls += 1
-                    flagged += bool(index.flags(s, entry, source(answers)))
+                    flagged += bool(index.flags(s, entry, parse_answers(source(answers))))
             seconds = time.perf_counter() - start
             print(f"flags: {way:22} {seconds:8.3f} s   {1e6 * seconds / calls:8.1f} us/problem   "
                   f"{flagged}/{calls} problems flagged   look-ups / build: {seconds / build:.2f}")

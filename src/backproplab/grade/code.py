@@ -505,9 +505,8 @@ def _run_and_judge(key: str, points: float, checks: list[Check], source: str | N
         return _zero(key, points, checks, str(why).splitlines()[0] if str(why) else type(why).__name__)
     graded = [judge(c, results[index[id(c.call)]], None, credit) for c in checks]
     _carry_forward(checks, graded, results, index, source, runner, credit)
-    main = sorted(set(index.values()))
     right = [all(g.score == 1.0 and g.misconception is None for c, g in zip(checks, graded) if index[id(c.call)] == i)
-             for i in main]
+             for i in range(len(calls))]
     graded += _hygiene(calls, results, right)
     return ProblemResult(key, points, graded)
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..assignment import Assignment
 from ..course.layout import Layout
-from .answers import parse_answers, to_floats
+from .answers import Parsed, to_floats
 from .hand import close
 
 MAX_SHARED = 2  # classmates whose right answer a value may be, and still point at someone
@@ -111,9 +111,8 @@ class CopyIndex:
             return []
         return others
 
-    def flags(self, student: str, entry: dict, source: str) -> list[str]:
-        """A flag for problem `entry` when `student`'s wrong answers point at a classmate's variant."""
-        parsed = parse_answers(source)
+    def flags(self, student: str, entry: dict, parsed: Parsed) -> list[str]:
+        """A flag for problem `entry` when `student`'s wrong answers (`parsed`) point at a classmate's variant."""
         evidence: dict[str, list[tuple[str, int]]] = {}  # classmate -> [(answer name, digits)]
         numeric = [a for a in entry["answers"] if a["kind"] != "choice"]
         for a in numeric:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .answers import form_problem, parse_answers, shape_of, to_floats
+from .answers import Parsed, form_problem, shape_of, to_floats
 from .result import CheckResult, ProblemResult
 
 
@@ -60,15 +60,15 @@ def grade_answer(answer: dict, got: Any, misconceptions: list[dict], credit: dic
     return CheckResult(name, 0.0, weight, f"`{name}` is not correct.")
 
 
-def grade_hand(key_entry: dict, source: str | None) -> ProblemResult:
-    """Grade problem `key_entry` (from the student's key JSON) given their answer cell source."""
+def grade_hand(key_entry: dict, parsed: Parsed | None) -> ProblemResult:
+    """Grade problem `key_entry` (from the student's key JSON) given their parsed answer cell
+    (`parse_answers` of its source; None when the cell is missing)."""
     result = ProblemResult(key_entry["key"], float(key_entry["points"]))
-    if source is None:
+    if parsed is None:
         result.error = "answer cell missing from the notebook"
         result.checks = [CheckResult(a["name"], 0.0, float(a["points"]), f"`{a['name']}`: no answer cell.")
                          for a in key_entry["answers"]]
         return result
-    parsed = parse_answers(source)
     for answer in key_entry["answers"]:
         name = answer["name"]
         if parsed.syntax_error:

@@ -24,6 +24,7 @@ from typing import Any, Callable
 from ..assignment import Assignment, AssignmentError
 from ..course.layout import Layout, NotGenerated, generated
 from ..course.roster import STUDENT_ID
+from .answers import parse_answers
 from .copying import CopyIndex
 from .feedback import write_feedback
 from .hand import grade_hand
@@ -172,9 +173,10 @@ class Grader:
 
             return grade_code(entry["key"], entry["code"]["task"], int(entry["seed"], 16), float(entry["points"]),
                               source, runner, entry.get("credit") or {})
-        pr = grade_hand(entry, source)
-        if self.copies is not None and source is not None:
-            pr.flags += self.copies.flags(student, entry, source)
+        parsed = parse_answers(source) if source is not None else None  # once, for the grade and the copying flags
+        pr = grade_hand(entry, parsed)
+        if self.copies is not None and parsed is not None:
+            pr.flags += self.copies.flags(student, entry, parsed)
         return pr
 
     def _error(self, result: SubmissionResult, why: str, start: float) -> SubmissionResult:

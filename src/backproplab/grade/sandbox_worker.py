@@ -509,6 +509,11 @@ class Zygote:
         except OSError:
             self.own_pidns = None
 
+    def prefork(self) -> None:
+        """Fork the next session's child now; if that fails, `spawn` tries again and reports why."""
+        waiting = self.fork_waiting()
+        self.waiting = waiting if isinstance(waiting, _Waiting) else None
+
     def fork_waiting(self) -> _Waiting | str:
         """Fork the next session's child ahead of time; it waits for its fds. Or why it failed."""
         self.count += 1
@@ -644,8 +649,7 @@ class Zygote:
         sys.stderr.reconfigure(line_buffering=True)
         gc.freeze()  # children's collections skip our objects, so fewer copy-on-write pages
         self.control.send(json.dumps({"ready": True, "numpy": np.__version__}).encode())
-        waiting = self.fork_waiting()  # the first session's child, while the grader gets going
-        self.waiting = waiting if isinstance(waiting, _Waiting) else None
+        self.prefork()  # the first session's child, while the grader gets going
         while True:
             msg, fds, _, _ = socket.recv_fds(self.control, 4096, 4)
             if not msg:
@@ -654,8 +658,7 @@ class Zygote:
             if request["op"] == "spawn":
                 self.control.send(json.dumps(self.spawn(fds)).encode())
                 if self.waiting is None:  # fork the next one while the grader works with this one
-                    waiting = self.fork_waiting()
-                    self.waiting = waiting if isinstance(waiting, _Waiting) else None
+                    self.prefork()
             else:
                 # End a session. The grader of a healthy session does not wait for an
                 # answer; one whose session died asks how it exited. Either way we kill,
