@@ -13,16 +13,12 @@ import math
 from fractions import Fraction
 from functools import cache
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from backproplab.problems import get  # noqa: E402
-from backproplab.problems.qa import make_variant  # noqa: E402
-from backproplab.problems.variant import Variant  # noqa: E402
+from backproplab.problems import get
+from backproplab.problems.qa import make_variant
+from backproplab.problems.variant import Variant
 
 SEEDS = range(1000)
 HALF = {"mean": 1.0, "half-mean": 0.5}  # the factor in front of (1/N)Σ(ŷ − y)² for each convention
@@ -276,31 +272,47 @@ def test_variants_are_complete_and_json_able(problem):
         assert len({m.name for m in v.misconceptions}) >= 2, problem
 
 
-def plot_points(ax) -> list[tuple[float, float]]:
-    """The data points of the short lines (markers, paths) drawn on `ax` — not the 100-point curves."""
-    pts = []
-    for line in ax.get_lines():
-        xs, ys = line.get_xdata(), line.get_ydata()
-        if len(xs) < 20:
-            pts += list(zip(map(float, xs), map(float, ys)))
-    return pts
+def plot_points(plot) -> list[tuple[float, ...]]:
+    """The points of a plot's short lines (markers, paths), not of its 100-point curves."""
+    return [pt for line in plot.lines() if len(line.xs) < 20 for pt in zip(line.xs, line.ys)]
 
 
-@pytest.mark.parametrize("problem", ["gd_steps_1d", "gd_steps_2d", "steps_to_epsilon"])
-def test_plots_draw_and_student_plots_hide_the_iterates(problem):
-    fig, ax = plt.subplots()
-    try:
-        for v in variants(problem)[:15]:
-            for plot in v.plots:
-                ax.clear()
-                plot.draw(ax)
-                if plot.audience != "student":
-                    continue
-                # an iterate is an x (1-D) or an (x, y) point (2-D); the student plot shows neither
-                iterates = [tuple(p) if isinstance(p, list) else (p,) for p in value(v, "iterates")]
-                shown = plot_points(ax)
-                for it in iterates:
-                    assert not any(all(math.isclose(s, t) for s, t in zip(pt, it)) for pt in shown), v.params
-            assert any(p.audience == "key" for p in v.plots)
-    finally:
-        plt.close(fig)
+def in_frame(plot, points) -> bool:
+    (x0, x1), (y0, y1) = plot.frame.xlim, plot.frame.ylim
+    return all(x0 <= px <= x1 and y0 <= py <= y1 for px, py in points)
+
+
+@pytest.mark.parametrize("problem", ["gd_steps_1d", "gd_steps_2d"])
+def test_only_the_key_plot_shows_the_iterates_and_both_show_every_point(problem):
+    for v in variants(problem)[:300]:
+        student, key = v.plots
+        assert (student.audience, key.audience) == ("student", "key") and student.frame == key.frame
+        # an iterate is an x (1-D) or an (x, y) point (2-D); the student plot shows none, the key all
+        for it in [tuple(p) if isinstance(p, list) else (p,) for p in value(v, "iterates")]:
+            def shown(plot):
+                return any(all(math.isclose(s, t) for s, t in zip(pt, it)) for pt in plot_points(plot))
+            assert not shown(student) and shown(key), v.params
+        assert in_frame(key, plot_points(key)), v.params
+
+
+def test_contours_are_level_sets_of_the_2d_quadratic():
+    for v in variants("gd_steps_2d")[:200]:
+        a, b, h = (num(v.params[k]) for k in ("a", "b", "h"))
+        c1, c2 = (num(t) for t in v.params["c"])
+        rings = next(line for line in v.plots[0].lines() if len(line.xs) > 20)
+        u, w = np.array(rings.xs) - c1, np.array(rings.ys) - c2
+        f = a * u**2 + b * w**2 + h * u * w  # f minus its minimum, straight from the parameters
+        levels = [seg[np.isfinite(seg)] for seg in np.split(f, np.flatnonzero(np.isnan(f)))]
+        levels = [seg for seg in levels if seg.size]
+        assert len(levels) == 10
+        for seg in levels:
+            assert np.allclose(seg, seg[0], rtol=1e-9), v.params
+
+
+def test_the_steps_plot_holds_the_path_and_epsilon():
+    for v in variants("steps_to_epsilon")[:300]:
+        (plot,) = v.plots
+        path, eps = plot.lines()
+        n = int(v.answer("steps").value)
+        assert len(path.xs) == n + 2 and path.ys[n] <= num(v.params["eps"]) < path.ys[n - 1]
+        assert in_frame(plot, list(zip(path.xs, path.ys)) + list(zip(eps.xs, eps.ys))), v.params

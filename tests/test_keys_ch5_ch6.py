@@ -13,19 +13,15 @@ import math
 from fractions import Fraction
 from functools import cache
 
-import matplotlib
+import mpmath
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import mpmath  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from backproplab.problems import get, registry  # noqa: E402
-from backproplab.problems.exact import to_float  # noqa: E402
-from backproplab.problems.overfitting import FIXES  # noqa: E402
-from backproplab.problems.qa import make_variant, problems_with  # noqa: E402
-from backproplab.problems.variant import Variant  # noqa: E402
+from backproplab.problems import get, registry
+from backproplab.problems.exact import to_float
+from backproplab.problems.overfitting import FIXES
+from backproplab.problems.qa import make_variant, problems_with
+from backproplab.problems.variant import Variant
 
 N_VARIANTS = 1000
 CH5_CH6 = ["updates_per_epoch", "minibatch_gradient", "momentum_steps", "adam_steps", "sigmoid_chain",
@@ -327,15 +323,20 @@ def test_training_curves_key_is_what_the_plot_shows():
     assert kinds == {"overfitting", "underfitting"}
 
 
-def test_plots_draw_and_only_the_curves_go_to_students():
+def test_plots_hold_their_data_and_only_the_curves_go_to_students():
     for pid in CH5_CH6:
-        for v in variants(pid)[:5]:
+        for v in variants(pid)[:50]:
             for plot in v.plots:
-                fig, ax = plt.subplots()
-                plot.draw(ax)
-                assert all(len(line.get_xdata()) <= 100 for line in ax.get_lines())
-                plt.close(fig)
+                (x0, x1), (y0, y1) = plot.frame.xlim, plot.frame.ylim
+                for line in plot.lines():
+                    assert len(line.xs) == len(line.ys) <= 100
+                    # every point of a short line (markers, iterates) is inside the frame
+                    assert len(line.xs) == 100 or all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in zip(line.xs, line.ys))
                 assert plot.audience == ("student" if pid == "read_training_curves" else "key")
+        if pid == "read_training_curves":  # the key's epoch is the argmin of the plotted validation loss
+            for v in variants(pid)[:50]:
+                val = next(line for line in v.plots[0].lines() if line.label == "validation loss")
+                assert int(v.answer("stop_epoch").value) == 1 + int(np.argmin(val.ys))
 
 
 @pytest.mark.slow

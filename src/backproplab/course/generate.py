@@ -7,7 +7,6 @@ released notebook and handout, and an answer key (JSON + HTML) outside release/.
 
 from __future__ import annotations
 
-import json
 
 import multiprocessing
 import os
@@ -15,9 +14,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from ..assignment import Assignment, load
 from ..problems.seeds import course_secret
-from ..render.html import handout_html, key_html
+from ..render.html import pages
 from ..render.key import key_json
 from ..render.notebook import build_notebook, dumps, validate
 from .layout import SOURCE_STUDENT, Layout
@@ -80,10 +81,12 @@ def write_student(course: Path, assignment: Assignment, secret: bytes, student: 
     """All files of one student; returns how many were written."""
     layout = Layout(course, assignment.name)
     items = student_items(assignment, secret, student)
+    handout, key_page = pages(assignment, student, items)
     write_if_changed(layout.released_notebook(student), dumps(build_notebook(assignment, items, "student")))
-    write_if_changed(layout.release_dir(student) / "handout.html", handout_html(assignment, student, items))
-    write_if_changed(layout.key_json(student), json.dumps(key_json(assignment, student, items), indent=1) + "\n")
-    write_if_changed(layout.key_html(student), key_html(assignment, student, items))
+    write_if_changed(layout.release_dir(student) / "handout.html", handout)
+    key = orjson.dumps(key_json(assignment, student, items), option=orjson.OPT_INDENT_2).decode()
+    write_if_changed(layout.key_json(student), key + "\n")
+    write_if_changed(layout.key_html(student), key_page)
     return 4
 
 

@@ -15,7 +15,6 @@ def student_items(assignment: Assignment, secret: bytes, student: str, plots: bo
     for spec in assignment.problems:
         seed = variant_seed(secret, assignment.name, student, spec.key)
         variant = make_variant(spec.type, seed, spec.options)
-        # No title in the picture: the handout, the key and the notebook print the caption under it.
-        images = [(p, render_png(p, title=False)) for p in variant.plots] if plots else []
+        images = [(p, render_png(p)) for p in variant.plots] if plots else []
         items.append(Item(spec, seed, variant, images))
     return items

@@ -9,14 +9,16 @@ so the key and the wrong answers come from one derivation.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import functools
+from typing import Callable, Sequence
 
 import numpy as np
 import sympy as sp
 
 from .exact import R, decimal_places, integer, latex_decimal, nonzero_int, pick, to_str
 from .loss import CONVENTIONS, HOW_TO_WRITE
-from .variant import Answer, Misconception, Plot, ProblemType, Reject, Step, Variant
+from .figures import ellipses, function_curve, round_range
+from .variant import Answer, Frame, Line, Misconception, Note, Plot, ProblemType, Reject, Step, Variant
 
 x, y, w, b = sp.symbols("x y w b")
 
@@ -26,10 +28,24 @@ Point = tuple  # a point of parameter space: a tuple of exact sympy numbers
 # --- the descent itself -------------------------------------------------------
 
 
-def gradient(f: sp.Expr, variables: Sequence[sp.Symbol]) -> Callable[[Point], Point]:
-    """∇f as a function of a point (differentiated once with sympy, evaluated exactly)."""
-    parts = [sp.diff(f, v) for v in variables]
+def gradient(form: Callable[..., sp.Expr], numbers: Sequence[sp.Expr], variables: Sequence[sp.Symbol]
+             ) -> Callable[[Point], Point]:
+    """∇ of form(*numbers) as a function of a point, evaluated exactly.
+
+    The form is differentiated once with sympy, with symbols in place of its numbers;
+    a variant puts in its numbers (differentiating every variant's function costs more).
+    """
+    parts = [g.xreplace(dict(zip(FORM_SYMBOLS, numbers))) for g in _form_gradient(form, len(numbers), tuple(variables))]
     return lambda p: tuple(g.xreplace(dict(zip(variables, p))) for g in parts)
+
+
+FORM_SYMBOLS = sp.symbols("k0:8")
+
+
+@functools.cache
+def _form_gradient(form: Callable[..., sp.Expr], count: int, variables: tuple[sp.Symbol, ...]) -> list[sp.Expr]:
+    f = form(*FORM_SYMBOLS[:count])
+    return [sp.diff(f, v) for v in variables]
 
 
 def descend(grad: Callable[[Point], Point], eta: sp.Expr, start: Point, k: int) -> list[Point]:
@@ -69,50 +85,41 @@ def sum_latex(terms: list[tuple[sp.Expr, str]]) -> str:
     return out or "0"
 
 
-# --- plots (cheap: ≤ 100 points per curve, a 40×40 grid for contours) ---------------
+# --- plots: the student's shows the function and the start, the key's adds the iterates ---
 
 
-def curve_plot(f: sp.Expr, centre: float, half_width: float, start: float, path: list[float] | None) -> Callable[[Any], None]:
-    """Draw f(x) near its minimum with the start point, and the iterates when `path` is given."""
-    def draw(ax: Any) -> None:
-        f_num = sp.lambdify(x, f, "numpy")  # here, not earlier: generation must stay cheap
-        xs = np.linspace(centre - half_width, centre + half_width, 100)
-        ax.plot(xs, f_num(xs), color="0.3")
-        ax.plot([start], [f_num(start)], "o", color="C0", label="$x_0$")
-        if path:
-            pts = [start] + path
-            ax.plot(pts, [f_num(p) for p in pts], "o--", color="C3", label="iterates")
-            for i, p in enumerate(path, start=1):
-                ax.annotate(f"$x_{i}$", (p, f_num(p)), textcoords="offset points", xytext=(4, 6))
-        ax.set_xlabel("$x$")
-        ax.set_ylabel("$f(x)$")
-        ax.legend()
+def parabola_plots(caption: str, a: float, c: float, d: float, start: float, path: list[float]) -> list[Plot]:
+    """f(x) = a(x − c)² + d around its minimum with the start; the key's plot adds the iterates."""
+    def f(t: float) -> float:
+        return a * (t - c) ** 2 + d
 
-    return draw
+    reach = 1.25 * max(abs(p - c) for p in [start, *path])
+    # Up to a little above the start, from 0 (or the minimum, below 0): fewer distinct frames
+    # than the curve's own range, which ends wherever the widened x range does.
+    frame, curve = function_curve(f, c - reach, c + reach, "$x$", "$f(x)$",
+                                  round_range(min(d, 0.0), d + 1.2 * (f(start) - d)))
+    begin = Line((start,), (f(start),), "C0", linestyle="", marker="o", label="$x_0$")
+    iterates = Line(tuple([start, *path]), tuple(f(p) for p in [start, *path]), "C3", linestyle="--", marker="o",
+                    label="iterates")
+    names = [Note(f"$x_{i}$", p, f(p)) for i, p in enumerate(path, start=1)]
+    return [Plot(caption, frame, [curve, begin], "student"),
+            Plot("The iterates of gradient descent", frame, [curve, begin, iterates, *names], "key")]
 
 
-def contour_plot(f: sp.Expr, centre: Point, half_width: float, start: Point, path: list[Point] | None) -> Callable[[Any], None]:
-    """Draw the contours of f(x, y) with the start point, and the iterates when `path` is given."""
-    cx, cy = float(centre[0]), float(centre[1])
-
-    def draw(ax: Any) -> None:
-        f_num = sp.lambdify((x, y), f, "numpy")
-        gx, gy = np.meshgrid(np.linspace(cx - half_width, cx + half_width, 40),
-                             np.linspace(cy - half_width, cy + half_width, 40))
-        # levels spaced like the squared distance, so the rings near the minimum are not lost
-        f0, f_min = float(f_num(*map(float, start))), float(f_num(cx, cy))
-        levels = f_min + (f0 - f_min) * np.linspace(0.15, 1.6, 10) ** 2
-        ax.contour(gx, gy, f_num(gx, gy), levels=levels, colors="0.6", linewidths=0.8)
-        ax.plot([float(start[0])], [float(start[1])], "o", color="C0", label="start")
-        if path:
-            pts = [start] + path
-            ax.plot([float(p[0]) for p in pts], [float(p[1]) for p in pts], "o--", color="C3", label="iterates")
-        ax.set_xlabel("$x$")
-        ax.set_ylabel("$y$")
-        ax.set_aspect("equal")
-        ax.legend()
-
-    return draw
+def contour_plots(caption: str, m: np.ndarray, centre: tuple[float, float], start: tuple[float, float],
+                  path: list[tuple[float, float]]) -> list[Plot]:
+    """Contours of the bowl (p − centre)ᵀ m (p − centre) with the start; the key's plot adds the iterates."""
+    cx, cy = centre
+    reach = np.ceil(1.25 * max(max(abs(p[0] - cx), abs(p[1] - cy)) for p in [start, *path]))
+    frame = Frame((cx - reach, cx + reach), (cy - reach, cy + reach), xlabel="$x$", ylabel="$y$", equal=True)
+    # levels spaced like the squared distance, so the rings near the minimum are not lost
+    offset = np.subtract(start, centre)
+    rings = ellipses(m, centre, (offset @ m @ offset * np.linspace(0.15, 1.6, 10) ** 2).tolist())
+    begin = Line((start[0],), (start[1],), "C0", linestyle="", marker="o", label="start")
+    iterates = Line(tuple(p[0] for p in [start, *path]), tuple(p[1] for p in [start, *path]), "C3",
+                    linestyle="--", marker="o", label="iterates")
+    return [Plot(caption, frame, [rings, begin], "student"),
+            Plot("The iterates of gradient descent", frame, [rings, begin, iterates], "key")]
 
 
 # --- problem 1: one gradient step on the MSE of a linear model ------------------------
@@ -241,7 +248,7 @@ def gd_steps_1d(rng: np.random.Generator) -> Variant:
     x0 = c + nonzero_int(rng, -6, 6)  # never already at the minimum
     f = quadratic_1d(a, c, d)
     f_tex = sum_latex([(a, shifted(x, c) + "^2"), (d, "")])
-    path = [p[0] for p in descend(gradient(f, [x]), eta, (x0,), k)]
+    path = [p[0] for p in descend(gradient(quadratic_1d, (a, c, d), [x]), eta, (x0,), k)]
     if not short_enough(path):
         raise Reject("iterates are long decimals")
     f_last = f.xreplace({x: path[-1]})
@@ -264,20 +271,19 @@ def gd_steps_1d(rng: np.random.Generator) -> Variant:
         f"{HOW_TO_WRITE}"
     )
 
-    def run(fn: sp.Expr, rate: sp.Expr) -> list[sp.Expr]:
-        return [p[0] for p in descend(gradient(fn, [x]), rate, (x0,), k)]
+    def run(curvature: sp.Expr, rate: sp.Expr) -> list[sp.Expr]:
+        return [p[0] for p in descend(gradient(quadratic_1d, (curvature, c, d), [x]), rate, (x0,), k)]
 
     mis = [
-        Misconception("gradient ascent", "iterates", run(f, -eta),
+        Misconception("gradient ascent", "iterates", run(a, -eta),
                       "Your iterates move uphill: gradient descent subtracts η f'(x)."),
-        Misconception("missing factor 2", "iterates", run(quadratic_1d(a / 2, c, d), eta),
+        Misconception("missing factor 2", "iterates", run(a / 2, eta),
                       "Your derivative lacks the 2 that the power rule brings down from (x − c)²."),
-        Misconception("learning rate forgotten", "iterates", run(f, sp.Integer(1)),
+        Misconception("learning rate forgotten", "iterates", run(a, sp.Integer(1)),
                       "You subtracted f'(x) itself; each step subtracts η times f'(x)."),
         Misconception("off by one", "iterates", [x0] + path[:-1],
                       "Your list starts at x₀; the answer starts with x₁, the point after the first step."),
     ]
-    half_width = 1.4 * abs(float(x0 - c))
     return Variant(
         problem="gd_steps_1d",
         title="Gradient descent on a parabola",
@@ -289,11 +295,8 @@ def gd_steps_1d(rng: np.random.Generator) -> Variant:
         ],
         steps=steps,
         misconceptions=mis,
-        plots=[
-            Plot(f"$f(x) = {f_tex}$ and the start $x_0 = {latex_decimal(x0)}$",
-                 curve_plot(f, float(c), half_width, float(x0), None), "student"),
-            Plot("The iterates of gradient descent", curve_plot(f, float(c), half_width, float(x0), [float(p) for p in path]), "key"),
-        ],
+        plots=parabola_plots(f"$f(x) = {f_tex}$ and the start $x_0 = {latex_decimal(x0)}$",
+                             float(a), float(c), float(d), float(x0), [float(p) for p in path]),
         given=[a, c, d, x0, eta],
         style="short decimals",
     )
@@ -332,7 +335,7 @@ def gd_steps_2d(rng: np.random.Generator) -> Variant:
     f = quadratic_2d(a, bb, h, c1, c2)
     u, v = shifted(x, c1), shifted(y, c2)
     f_tex = sum_latex([(a, u + "^2"), (bb, v + "^2"), (h, u + v)])
-    grad = gradient(f, [x, y])
+    grad = gradient(quadratic_2d, (a, bb, h, c1, c2), [x, y])
     path = descend(grad, eta, start, k)
     if not short_enough([v for p in path for v in p]):
         raise Reject("iterates are long decimals")
@@ -361,7 +364,7 @@ def gd_steps_2d(rng: np.random.Generator) -> Variant:
         Misconception("gradient ascent", "iterates", as_lists(descend(grad, -eta, start, k)),
                       "Your points move uphill: gradient descent subtracts η∇f."),
         Misconception("missing factor 2", "iterates",
-                      as_lists(descend(gradient(quadratic_2d(a / 2, bb / 2, h, c1, c2), [x, y]), eta, start, k)),
+                      as_lists(descend(gradient(quadratic_2d, (a / 2, bb / 2, h, c1, c2), [x, y]), eta, start, k)),
                       "Your partial derivatives lack the 2 that the power rule brings down from the squares."),
         Misconception("learning rate forgotten", "iterates", as_lists(descend(grad, sp.Integer(1), start, k)),
                       "You subtracted the gradient itself; each step subtracts η times the gradient."),
@@ -372,8 +375,6 @@ def gd_steps_2d(rng: np.random.Generator) -> Variant:
         mis.append(Misconception("sequential update", "iterates", as_lists(sequential(grad, eta, start, k)),
                                  "You used the new x to compute the y-derivative; both partial derivatives "
                                  "must be taken at the same (old) point."))
-    centre = (c1, c2)
-    half_width = 1.5 * max(abs(float(start[0] - c1)), abs(float(start[1] - c2)))
     return Variant(
         problem="gd_steps_2d",
         title="Gradient descent on a 2-D quadratic",
@@ -383,11 +384,9 @@ def gd_steps_2d(rng: np.random.Generator) -> Variant:
         answers=[Answer("iterates", f"the points after steps 1..{k}", iterates, kind="vector")],
         steps=steps,
         misconceptions=mis,
-        plots=[
-            Plot(f"Contours of $f$ and the start ${latex_decimal(list(start))}$",
-                 contour_plot(f, centre, half_width, start, None), "student"),
-            Plot("The iterates of gradient descent", contour_plot(f, centre, half_width, start, path), "key"),
-        ],
+        plots=contour_plots(f"Contours of $f$ and the start ${latex_decimal(list(start))}$",
+                            np.array([[float(a), float(h) / 2], [float(h) / 2, float(bb)]]), (float(c1), float(c2)),
+                            (float(start[0]), float(start[1])), [(float(u), float(v)) for u, v in path]),
         given=[a, bb, h, c1, c2, *start, eta],
         style="short decimals",
     )

@@ -8,13 +8,15 @@ global one.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
 
 from .exact import R, latex_decimal, nonzero_int, paren, pick, short_decimal, shuffled_choices, to_str
-from .variant import Answer, Misconception, Plot, ProblemType, Reject, Step, Variant
+from .figures import function_curve
+from .variant import Answer, Line, Misconception, Note, Plot, ProblemType, Reject, Step, Variant
 
 # behaviour -> factors r = 1 − 2aη per step that show it
 BEHAVIOURS = {
@@ -27,16 +29,11 @@ BEHAVIOURS = {
 BEHAVIOUR_WEIGHTS = [0.1, 0.35, 0.1, 0.45]
 
 
-def path_plot(caption: str, f: Any, xs: list[float], lo: float, hi: float, var: str = "x") -> Plot:
+def path_plot(caption: str, f: Callable[[float], float], xs: list[float], lo: float, hi: float, var: str = "x") -> Plot:
     """A key plot: the curve f on [lo, hi] and the iterates xs (of the variable `var`) joined in order."""
-    def draw(ax: Any) -> None:
-        grid = np.linspace(lo, hi, 100)
-        ax.plot(grid, [f(x) for x in grid], color="0.3", label="$f$")
-        ax.plot(xs, [f(x) for x in xs], "o-", color="tab:red", label="iterates")
-        ax.annotate("start", (xs[0], f(xs[0])), textcoords="offset points", xytext=(6, 6))
-        ax.set_xlabel(f"${var}$")
-        ax.legend()
-    return Plot(caption, draw, audience="key")
+    frame, curve = function_curve(f, lo, hi, f"${var}$", "")
+    iterates = Line(tuple(xs), tuple(f(v) for v in xs), "tab:red", marker="o", label="iterates")
+    return Plot(caption, frame, [replace(curve, label="$f$"), iterates, Note("start", xs[0], f(xs[0]), (6.0, 6.0))])
 
 
 def overshooting(rng: np.random.Generator, behaviour: str | None = None) -> Variant:

@@ -9,14 +9,15 @@ steps it takes to get within ε of the minimum.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import math
+from typing import Callable
 
 import numpy as np
 import sympy as sp
 
 from .exact import R, latex_decimal, nonzero_int, pick, to_str
 from .gradient_descent import HOW_TO_WRITE, rates_with_factor, sum_latex, x
-from .variant import Answer, Misconception, Plot, ProblemType, Reject, Step, Variant
+from .variant import Answer, Frame, Line, Misconception, Plot, ProblemType, Reject, Step, Variant
 
 REGIMES = ["monotone", "oscillating", "2-cycle", "divergent"]
 REGIME_MEANING = {
@@ -247,11 +248,12 @@ def steps_to_epsilon(rng: np.random.Generator) -> Variant:
 
     path = [float(abs(q) ** k * abs(x0)) for k in range(n + 2)]
 
-    def draw(ax: Any) -> None:
-        ax.semilogy(range(len(path)), path, "o-", color="C3", label="$|x_k|$")
-        ax.axhline(float(eps), color="0.4", linestyle="--", label="$\\varepsilon$")
-        ax.set_xlabel("step $k$")
-        ax.legend()
+    # decades on the log axis, so that frames repeat across a class
+    low, high = min(path[-1], float(eps)), path[0]
+    frame = Frame((-0.5, len(path) - 0.5), (10.0 ** math.floor(math.log10(low)), 10.0 ** math.ceil(math.log10(high))),
+                  xlabel="step $k$", ylog=True)
+    marks = [Line(tuple(map(float, range(len(path)))), tuple(path), "C3", marker="o", label="$|x_k|$"),
+             Line(frame.xlim, (float(eps), float(eps)), "0.4", linestyle="--", label="$\\varepsilon$")]
 
     return Variant(
         problem="steps_to_epsilon",
@@ -261,7 +263,7 @@ def steps_to_epsilon(rng: np.random.Generator) -> Variant:
         answers=[Answer("steps", "the number of steps", sp.Integer(n), nonzero=True)],
         steps=steps,
         misconceptions=mis,
-        plots=[Plot("$|x_k|$ on a log scale against the step $k$", draw, "key")],
+        plots=[Plot("$|x_k|$ on a log scale against the step $k$", frame, marks, "key")],
         given=[a, eta, x0, eps],
         style="short decimals",
     )

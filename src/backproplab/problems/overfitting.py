@@ -9,13 +9,12 @@ distractors drawn per variant). The curves are stored in the variant, so the key
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import sympy as sp
 
 from .exact import R, shuffled_choices
-from .variant import Answer, Misconception, Plot, ProblemType, Reject, Step, Variant
+from .figures import round_range
+from .variant import Answer, Frame, Line, Misconception, Plot, ProblemType, Reject, Step, Variant
 
 DIAGNOSES = ["overfitting", "underfitting", "a good fit"]
 
@@ -65,22 +64,16 @@ def underfitting_curves(rng: np.random.Generator, epochs: int, floor: float) -> 
 
 def curves_plot(train: list[float], val: list[float], floor: float) -> Plot:
     """The student's plot: both losses per epoch, with markers, and the best achievable loss dashed."""
-    def draw(ax: Any) -> None:
-        epochs = list(range(1, len(train) + 1))
-        ax.plot(epochs, train, "o-", label="training loss", color="tab:blue", markersize=3)
-        ax.plot(epochs, val, "s-", label="validation loss", color="tab:orange", markersize=3)
-        ax.axhline(floor, linestyle="--", color="0.4", label="best achievable loss")
-        # A grid line at every epoch, a label at every other one: the figure is small and the
-        # student must read off an exact epoch.
-        ax.set_xticks(epochs, minor=True)
-        ax.set_xticks(epochs[1::2])
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("epoch", fontsize=8)
-        ax.set_ylabel("loss", fontsize=8)
-        ax.set_ylim(bottom=0)
-        ax.grid(True, which="both", alpha=0.4)
-        ax.legend(fontsize=7)
-    return Plot("Training and validation loss per epoch", draw, audience="student")
+    epochs = tuple(float(e) for e in range(1, len(train) + 1))
+    # A grid line at every epoch, a label at every other one: the figure is small and the
+    # student must read off an exact epoch.
+    frame = Frame((0.0, epochs[-1] + 1), round_range(0.0, 1.05 * max(train + val)), xlabel="epoch", ylabel="loss",
+                  xticks=epochs[1::2], xgrid=epochs, grid=True, fontsize=7)
+    return Plot("Training and validation loss per epoch", frame, [
+        Line(epochs, tuple(train), "tab:blue", marker="o", label="training loss", markersize=3),
+        Line(epochs, tuple(val), "tab:orange", marker="s", label="validation loss", markersize=3),
+        Line(frame.xlim, (floor, floor), "0.4", linestyle="--", label="best achievable loss"),
+    ], audience="student")
 
 
 def read_training_curves(rng: np.random.Generator, diagnosis: str | None = None) -> Variant:

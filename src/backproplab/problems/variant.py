@@ -104,17 +104,65 @@ class Step:
     table: list[list[str]] | None = None  # first row is the header; cells may hold $LaTeX$
 
 
+@dataclass(frozen=True)
+class Frame:
+    """A plot's axes apart from its data: limits, labels, scale and ticks.
+
+    A frame is a value, so the renderer can draw each distinct one once per process
+    (render/plots.py): limits should take few values across a class (round numbers).
+    """
+
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    xlabel: str = ""
+    ylabel: str = ""
+    ylog: bool = False  # logarithmic y axis
+    equal: bool = False  # one unit is as long on both axes
+    xticks: tuple[float, ...] = ()  # labelled x ticks; empty: matplotlib chooses
+    xgrid: tuple[float, ...] = ()  # unlabelled x ticks, each with a grid line
+    grid: bool = False
+    fontsize: float | None = None  # smaller text for a busy plot; None: matplotlib's default
+
+
+@dataclass(frozen=True)
+class Line:
+    """Points joined (or not) as matplotlib's `plot` draws them; a label puts it in the legend (above the plot)."""
+
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+    color: str
+    linestyle: str = "-"  # "" for markers only
+    marker: str = ""  # "" for a plain line
+    label: str = ""
+    width: float = 1.5
+    markersize: float = 6.0
+
+
+@dataclass(frozen=True)
+class Note:
+    """A short text next to a data point (offset in points)."""
+
+    text: str
+    x: float
+    y: float
+    offset: tuple[float, float] = (4.0, 6.0)
+
+
 @dataclass
 class Plot:
-    """A figure drawn on demand (generation stays cheap when no plot is rendered).
+    """A figure as data: its frame and its marks, drawn by render/plots.py.
 
     `audience` is "student" for the handout and notebook (must not reveal answers)
     or "key" for the worked solution.
     """
 
     caption: str
-    draw: Callable[[Any], None]  # receives a matplotlib Axes
+    frame: Frame
+    marks: list[Line | Note]
     audience: Literal["student", "key"] = "key"
+
+    def lines(self) -> list[Line]:
+        return [m for m in self.marks if isinstance(m, Line)]
 
 
 @dataclass

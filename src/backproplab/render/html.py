@@ -75,45 +75,41 @@ def choices_html(a: Answer) -> list[str]:
     return [html.escape(repr(c)) for c in a.choices or []] if a.kind == "choice" else []
 
 
-def _problem(item: Item, key: bool) -> dict:
+def _problem(item: Item) -> tuple[dict, dict]:
+    """One problem as the handout shows it and as the key does, converted to HTML once for both.
+
+    The key's adds the answers' values, its own plots, the worked steps and the recognised mistakes.
+    """
     v = item.variant
-    images = item.images if key else item.student_images()
-    page = {
-        "key": item.spec.key,
-        "title": v.title,
-        "points": item.spec.points,
-        "statement": md_to_html(v.statement),
-        "images": [{"alt": p.caption.replace("$", ""), "caption": _inline(p.caption),
-                    "data": base64.b64encode(png).decode()} for p, png in images],
-        "answers": [{"name": a.name, "label": _inline(a.label), "hint": hint_html(a), "kind": a.kind, "choices": choices_html(a),
-                     "value": value_mathml(a.value) if key else ""} for a in v.answers],
+    images = [(p, {"alt": p.caption.replace("$", ""), "caption": _inline(p.caption),
+                   "data": base64.b64encode(png).decode()}) for p, png in item.images]
+    answers = [{"name": a.name, "label": _inline(a.label), "hint": hint_html(a), "kind": a.kind,
+                "choices": choices_html(a)} for a in v.answers]
+    shared = {"key": item.spec.key, "title": v.title, "points": item.spec.points, "statement": md_to_html(v.statement)}
+    handout = shared | {"images": [img for p, img in images if p.audience == "student"], "answers": answers}
+    steps = [{"text": md_to_html(s.text), "math": math_html(s.math) if s.math else "",
+              "table": [[_inline(c) for c in row] for row in s.table] if s.table else None} for s in v.steps]
+    if v.code is not None:
+        steps.append({"text": "<pre><code>" + _escape(v.code.solution) + "</code></pre>", "math": "", "table": None})
+    key = shared | {
+        "images": [img for _, img in images],
+        "answers": [page | {"value": value_mathml(a.value)} for page, a in zip(answers, v.answers)],
+        "steps": steps,
+        "misconceptions": [{"name": m.name, "answer": m.answer, "value": value_mathml(m.value), "feedback": m.feedback}
+                           for m in v.misconceptions],
     }
-    if key:
-        page["steps"] = [
-            {"text": md_to_html(s.text), "math": math_html(s.math) if s.math else "",
-             "table": [[_inline(c) for c in row] for row in s.table] if s.table else None}
-            for s in v.steps
-        ]
-        if v.code is not None:
-            page["steps"].append({"text": "<pre><code>" + _escape(v.code.solution) + "</code></pre>", "math": "", "table": None})
-        page["misconceptions"] = [{"name": m.name, "answer": m.answer, "value": value_mathml(m.value),
-                                   "feedback": m.feedback} for m in v.misconceptions]
-    return page
+    return handout, key
 
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def handout_html(assignment: Assignment, student: str, items: list[Item]) -> str:
-    """The student's problems as a self-contained page with typeset math and plots."""
-    return TEMPLATES.get_template("page.html.j2").render(
-        title=assignment.title, subtitle=f"Student {student} · {assignment.points:g} points",
-        problems=[_problem(it, key=False) for it in items], key=False)
-
-
-def key_html(assignment: Assignment, student: str, items: list[Item]) -> str:
-    """The instructor's key for one student: answers, worked solutions, recognised mistakes."""
-    return TEMPLATES.get_template("page.html.j2").render(
-        title=f"Answer key — {assignment.title}", subtitle=f"Student {student} · {assignment.points:g} points",
-        problems=[_problem(it, key=True) for it in items], key=True)
+def pages(assignment: Assignment, student: str, items: list[Item]) -> tuple[str, str]:
+    """A student's two pages: the handout (their problems, with typeset math and plots) and the
+    instructor's answer key (answers, worked solutions, recognised mistakes)."""
+    handouts, keys = zip(*(_problem(it) for it in items)) if items else ((), ())
+    page = TEMPLATES.get_template("page.html.j2")
+    subtitle = f"Student {student} · {assignment.points:g} points"
+    return (page.render(title=assignment.title, subtitle=subtitle, problems=handouts, key=False),
+            page.render(title=f"Answer key — {assignment.title}", subtitle=subtitle, problems=keys, key=True))

@@ -14,9 +14,8 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from ..problems.variant import Plot
 from ..render.notebook import TEMPLATES
-from ..render.plots import render_png
+from ..render.plots import chart_png
 from . import stats
 from .data import ClassGrades, GradesError, load_class
 
@@ -31,7 +30,7 @@ class ReportError(Exception):
 
 
 def _png(caption: str, draw) -> str:
-    return "data:image/png;base64," + base64.b64encode(render_png(Plot(caption, draw))).decode()
+    return "data:image/png;base64," + base64.b64encode(chart_png(caption, draw)).decode()
 
 
 def histogram(totals: list[float], max_score: float) -> str:
