@@ -22,7 +22,7 @@ from ..render.html import pages
 from ..render.key import key_json
 from ..render.notebook import build_notebook, dumps, validate
 from .layout import SOURCE_STUDENT, Layout
-from .nbgrader_env import ensure_tools_on_path
+from .nbgrader_env import prepare_nbgrader
 from .variants import student_items
 
 
@@ -118,7 +118,7 @@ def run_nbgrader_generate(course: Path, name: str) -> None:
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
 
-    ensure_tools_on_path()
+    prepare_nbgrader()
     staging = course / NBGRADER_STAGING
     shutil.rmtree(staging, ignore_errors=True)  # left over from an interrupted run
     config = Config()

@@ -9,7 +9,7 @@ from typing import Callable
 
 from ..assignment import Assignment
 from ..course.layout import Layout
-from ..course.nbgrader_env import ensure_tools_on_path, gradebook_url
+from ..course.nbgrader_env import gradebook_url, prepare_nbgrader
 
 BATCH = 100  # submissions per transaction: each commit is an fsync
 
@@ -29,7 +29,7 @@ class GradebookWriter:
         self.gb = None
 
     def __enter__(self) -> "GradebookWriter":
-        ensure_tools_on_path()
+        prepare_nbgrader()
         from nbgrader.api import Gradebook, Student, SubmittedAssignment
 
         # nbgrader's own relationship bookkeeping warns on every new submission; harmless.

@@ -32,20 +32,22 @@ def gradient(form: Callable[..., sp.Expr], numbers: Sequence[sp.Expr], variables
              ) -> Callable[[Point], Point]:
     """∇ of form(*numbers) as a function of a point, evaluated exactly.
 
-    The form is differentiated once with sympy, with symbols in place of its numbers;
-    a variant puts in its numbers (differentiating every variant's function costs more).
+    The form is differentiated once with sympy, with symbols in place of its numbers, and
+    lambdify turns each partial derivative into plain arithmetic, which sympy's Rationals
+    carry out exactly (rebuilding every variant's expression costs far more).
     """
-    parts = [g.xreplace(dict(zip(FORM_SYMBOLS, numbers))) for g in _form_gradient(form, len(numbers), tuple(variables))]
-    return lambda p: tuple(g.xreplace(dict(zip(variables, p))) for g in parts)
+    parts = _form_gradient(form, len(numbers), tuple(variables))
+    return lambda p: tuple(sp.sympify(g(*p, *numbers)) for g in parts)
 
 
 FORM_SYMBOLS = sp.symbols("k0:8")
 
 
 @functools.cache
-def _form_gradient(form: Callable[..., sp.Expr], count: int, variables: tuple[sp.Symbol, ...]) -> list[sp.Expr]:
+def _form_gradient(form: Callable[..., sp.Expr], count: int, variables: tuple[sp.Symbol, ...]
+                   ) -> list[Callable[..., sp.Expr]]:
     f = form(*FORM_SYMBOLS[:count])
-    return [sp.diff(f, v) for v in variables]
+    return [sp.lambdify([*variables, *FORM_SYMBOLS[:count]], sp.diff(f, v), modules="sympy") for v in variables]
 
 
 def descend(grad: Callable[[Point], Point], eta: sp.Expr, start: Point, k: int) -> list[Point]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..assignment import Assignment, AssignmentError
 from ..course.layout import Layout, NotGenerated, generated
-from ..course.nbgrader_env import ensure_tools_on_path, gradebook_url
+from ..course.nbgrader_env import gradebook_url, prepare_nbgrader
 from ..grade.run import RESULTS, digest
 
 # A student's status in the exports and the report.
@@ -114,7 +114,7 @@ def _status(layout: Layout, student: str, results: dict | None) -> str:
 
 def _gradebook_scores(layout: Layout, assignment: Assignment, students: list[StudentGrades]) -> None:
     """Fill `scores` (points per problem key) and `person` from nbgrader's gradebook."""
-    ensure_tools_on_path()
+    prepare_nbgrader()
     from nbgrader.api import Gradebook, MissingEntry
 
     keys = {p.key for p in assignment.problems}
