@@ -13,14 +13,17 @@ import numpy as np
 from .variant import Frame, Line
 
 CURVE_POINTS = 100
+ROUND_STEPS = [1, 2, 2.5, 5, 10]  # tick steps, times a power of ten
 
 
 def round_range(lo: float, hi: float) -> tuple[float, float]:
     """From the round number at or below `lo` to the one at or above `hi`, in matplotlib's tick steps."""
     from matplotlib.ticker import MaxNLocator  # here: generating without plots need not import matplotlib
 
-    ticks = MaxNLocator(nbins=4).tick_values(lo, hi)
-    return float(ticks[0]), float(ticks[-1])
+    if hi - lo < 1e-9 * max(1.0, abs(lo)):  # a flat curve: show a unit around it
+        lo, hi = lo - 1, hi + 1
+    ticks = MaxNLocator(nbins=5, steps=ROUND_STEPS).tick_values(lo, hi)
+    return float(ticks[0]) + 0.0, float(ticks[-1]) + 0.0  # + 0.0: no -0.0, which would print as "−0"
 
 
 def function_curve(f: Callable[[float], float], lo: float, hi: float, xlabel: str, ylabel: str,

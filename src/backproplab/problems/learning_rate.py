@@ -248,9 +248,9 @@ def steps_to_epsilon(rng: np.random.Generator) -> Variant:
 
     path = [float(abs(q) ** k * abs(x0)) for k in range(n + 2)]
 
-    # decades on the log axis, so that frames repeat across a class
+    # whole decades strictly around the points on the log axis, so that frames repeat across a class
     low, high = min(path[-1], float(eps)), path[0]
-    frame = Frame((-0.5, len(path) - 0.5), (10.0 ** math.floor(math.log10(low)), 10.0 ** math.ceil(math.log10(high))),
+    frame = Frame((-0.5, len(path) - 0.5), (10.0 ** (math.ceil(math.log10(low)) - 1), 10.0 ** (math.floor(math.log10(high)) + 1)),
                   xlabel="step $k$", ylog=True)
     marks = [Line(tuple(map(float, range(len(path)))), tuple(path), "C3", marker="o", label="$|x_k|$"),
              Line(frame.xlim, (float(eps), float(eps)), "0.4", linestyle="--", label="$\\varepsilon$")]

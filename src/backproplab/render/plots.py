@@ -29,14 +29,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from PIL import Image  # noqa: E402  (matplotlib's own PNG writer)
 
+from ..problems.figures import ROUND_STEPS  # noqa: E402
 from ..problems.variant import Frame, Line, Note, Plot  # noqa: E402
 
 WIDTH, HEIGHT, DPI = 4.5, 3.2, 80  # inches, dots per inch: 360 × 256 pixels
 # The axes box (left, bottom, width, height as fractions of the figure): fixed, not tight_layout
 # per plot. The legend goes in one row above the axes, where no data can be.
-BOX = (0.17, 0.17, 0.80, 0.72)
+BOX = (0.17, 0.17, 0.78, 0.72)
 CAPTION_SIZE = 9
 PALETTE = 64  # colours in a plot's PNG
 PARTS_KEPT = 512  # per process; a kept part is its inked rectangle, 45 KB on average
@@ -100,6 +102,11 @@ def _set_frame(ax: Any, frame: Frame, legend: tuple[tuple, ...]) -> None:
     ax.set_xlabel(frame.xlabel, fontsize=label_size)
     ax.set_ylabel(frame.ylabel, fontsize=label_size)
     ax.tick_params(which="both", labelsize=size)
+    # At most 6 labelled ticks a side, on round steps: matplotlib's default fits up to 9 on a
+    # small figure, and labels such as "−7.5" then nearly touch.
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=ROUND_STEPS))
+    if not frame.ylog:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=ROUND_STEPS))
     if frame.xticks:
         ax.set_xticks(frame.xticks)
     if frame.xgrid:
