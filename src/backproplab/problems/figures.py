@@ -30,10 +30,15 @@ def function_curve(f: Callable[[float], float], lo: float, hi: float, xlabel: st
                    ylim: tuple[float, float] | None = None) -> tuple[Frame, Line]:
     """A frame holding f on [lo, hi] (widened to round numbers), or the given y range, and f's curve across it."""
     xlim = round_range(lo, hi)
-    xs = np.linspace(*xlim, CURVE_POINTS).tolist()
-    ys = [float(f(v)) for v in xs]
-    frame = Frame(xlim, ylim or round_range(min(ys), max(ys)), xlabel=xlabel, ylabel=ylabel)
-    return frame, Line(tuple(xs), tuple(ys), "0.3")
+    xs = np.linspace(*xlim, CURVE_POINTS)
+    ys = np.asarray(f(xs), dtype=float)  # f is arithmetic on floats, so it takes an array too
+    frame = Frame(xlim, ylim or round_range(float(ys.min()), float(ys.max())), xlabel=xlabel, ylabel=ylabel)
+    return frame, Line(tuple(xs.tolist()), tuple(ys.tolist()), "0.3")
+
+
+def parabola(a: float, c: float) -> Callable[[float], float]:
+    """t ↦ a(t − c)², on floats (or arrays of them)."""
+    return lambda t: a * (t - c) ** 2
 
 
 def ellipses(m: np.ndarray, centre: tuple[float, float], levels: list[float]) -> Line:

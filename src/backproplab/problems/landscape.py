@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from .exact import R, latex_decimal, nonzero_int, paren, pick, short_decimal, shuffled_choices, to_str
-from .figures import function_curve
+from .figures import function_curve, parabola
 from .variant import Answer, Line, Misconception, Note, Plot, ProblemType, Reject, Step, Variant
 
 # behaviour -> factors r = 1 − 2aη per step that show it
@@ -104,7 +104,7 @@ def overshooting(rng: np.random.Generator, behaviour: str | None = None) -> Vari
         ],
         steps=steps,
         misconceptions=mis,
-        plots=[path_plot("Gradient descent iterates on f", lambda t: float(a) * (t - float(c)) ** 2, floats, float(c) - span, float(c) + span)],
+        plots=[path_plot("Gradient descent iterates on f", parabola(float(a), float(c)), floats, float(c) - span, float(c) + span)],
         given=[a, c, x0, eta],
         style="short decimals",
     )

@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 from .exact import latex_decimal, nonzero_int, paren, pick, rounded, short_decimal, shuffled_choices, to_str
+from .figures import parabola
 from .landscape import path_plot
 from .variant import Answer, Misconception, ProblemType, Step, Tolerance, Variant, decimals_tolerance
 
@@ -97,7 +98,7 @@ def momentum_steps(rng: np.random.Generator, steps: int = 3, convention: str | N
     ]
     path = [float(w0)] + [float(x) for x in ws]
     span = max(abs(x - float(c)) for x in path) * 1.15
-    plot = path_plot("Momentum iterates on f", lambda t: float(a) / 2 * (t - float(c)) ** 2, path,
+    plot = path_plot("Momentum iterates on f", parabola(float(a) / 2, float(c)), path,
                      float(c) - span, float(c) + span, var="w")
     return Variant(
         problem="momentum_steps",
