@@ -182,7 +182,9 @@ def render_png(plot: Plot) -> bytes:
     frame = plot.frame
     legend = tuple(_legend_entry(line) for line in plot.lines() if line.label)
     ax = _marks_axes()
-    ax.set_yscale("log" if frame.ylog else "linear")
+    scale = "log" if frame.ylog else "linear"
+    if ax.get_yscale() != scale:  # only the data transform matters here, and setting a scale costs
+        ax.set_yscale(scale)
     ax.set_xlim(*frame.xlim)
     ax.set_ylim(*frame.ylim)
     ax.set_aspect("equal" if frame.equal else "auto")
