@@ -7,7 +7,6 @@ released notebook and handout, and an answer key (JSON + HTML) outside release/.
 
 from __future__ import annotations
 
-
 import multiprocessing
 import os
 import shutil

@@ -334,7 +334,6 @@ def gd_steps_2d(rng: np.random.Generator) -> Variant:
     eig = np.linalg.eigvalsh(float(eta) * hessian)
     if eig.min() <= 0 or eig.max() >= 2:  # keep a bowl, and a run that converges
         raise Reject("not a convergent bowl")
-    f = quadratic_2d(a, bb, h, c1, c2)
     u, v = shifted(x, c1), shifted(y, c2)
     f_tex = sum_latex([(a, u + "^2"), (bb, v + "^2"), (h, u + v)])
     grad = gradient(quadratic_2d, (a, bb, h, c1, c2), [x, y])
@@ -387,7 +386,7 @@ def gd_steps_2d(rng: np.random.Generator) -> Variant:
         steps=steps,
         misconceptions=mis,
         plots=contour_plots(f"Contours of $f$ and the start ${latex_decimal(list(start))}$",
-                            np.array([[float(a), float(h) / 2], [float(h) / 2, float(bb)]]), (float(c1), float(c2)),
+                            hessian / 2, (float(c1), float(c2)),  # f minus its minimum is pᵀ (H/2) p
                             (float(start[0]), float(start[1])), [(float(u), float(v)) for u, v in path]),
         given=[a, bb, h, c1, c2, *start, eta],
         style="short decimals",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+from dataclasses import replace
 from typing import Any, Callable
 
 import matplotlib
@@ -81,18 +82,14 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-def _legend_entry(line: Line) -> tuple:
-    return (line.label, line.color, line.linestyle, line.marker, line.width, line.markersize)
+def _line_style(line: Line) -> dict[str, Any]:
+    return {"color": line.color, "linestyle": line.linestyle or "None", "marker": line.marker or "None",
+            "linewidth": line.width, "markersize": line.markersize}
 
 
-def _line_style(color: str, linestyle: str, marker: str, width: float, markersize: float) -> dict[str, Any]:
-    return {"color": color, "linestyle": linestyle or "None", "marker": marker or "None",
-            "linewidth": width, "markersize": markersize}
-
-
-def _set_frame(ax: Any, frame: Frame, legend: tuple[tuple, ...]) -> None:
+def _set_frame(ax: Any, frame: Frame, legend: tuple[Line, ...]) -> None:
     """Every setting of `frame` on `ax`, defaults included, so that nothing of the last frame remains;
-    and the legend of the given entries."""
+    and a legend of the given lines (their labels and styles; they hold no points)."""
     ax.set_xscale("linear")  # also resets the x ticks that an earlier frame fixed
     ax.set_yscale("log" if frame.ylog else "linear")
     ax.set_xlim(*frame.xlim)
@@ -119,13 +116,13 @@ def _set_frame(ax: Any, frame: Frame, legend: tuple[tuple, ...]) -> None:
     if ax.get_legend() is not None:
         ax.get_legend().remove()
     if legend:
-        handles = [Line2D([], [], label=label, **_line_style(*style)) for label, *style in legend]
+        handles = [Line2D([], [], label=line.label, **_line_style(line)) for line in legend]
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), frameon=False,
                   fontsize=frame.fontsize, borderaxespad=0.2)
 
 
 @functools.lru_cache(maxsize=PARTS_KEPT)
-def _part(frame: Frame, which: str, legend: tuple[tuple, ...]) -> Part:
+def _part(frame: Frame, which: str, legend: tuple[Line, ...]) -> Part:
     """One part of a frame ("x", "y" or "rest"), drawn alone on white and cut to its ink.
 
     Callers pass a frame reduced to what the part shows, so equal parts share one entry.
@@ -146,7 +143,7 @@ def _part(frame: Frame, which: str, legend: tuple[tuple, ...]) -> Part:
     return int(rows[0]), int(cols[0]), rgba[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy()
 
 
-def _parts(frame: Frame, legend: tuple[tuple, ...]) -> list[Part]:
+def _parts(frame: Frame, legend: tuple[Line, ...]) -> list[Part]:
     """The frame's three parts, each keyed by only what it shows, so that frames share parts.
 
     A part leaves the other axis's limits out; with equal scales it keeps that axis's
@@ -164,7 +161,7 @@ def _parts(frame: Frame, legend: tuple[tuple, ...]) -> list[Part]:
 
 def _artist(ax: Any, mark: Line | Note) -> Any:
     if isinstance(mark, Line):
-        art = Line2D(mark.xs, mark.ys, **_line_style(mark.color, mark.linestyle, mark.marker, mark.width, mark.markersize))
+        art = Line2D(mark.xs, mark.ys, **_line_style(mark))
         art.set_transform(ax.transData)
         art.set_clip_box(ax.bbox)
     else:
@@ -180,7 +177,8 @@ def render_png(plot: Plot) -> bytes:
     The caption is not in the picture: the pages print it under the figure, with its math typeset.
     """
     frame = plot.frame
-    legend = tuple(_legend_entry(line) for line in plot.lines() if line.label)
+    # the legend's key: the labelled lines without their points, which it does not show
+    legend = tuple(replace(line, xs=(), ys=()) for line in plot.lines() if line.label)
     ax = _marks_axes()
     scale = "log" if frame.ylog else "linear"
     if ax.get_yscale() != scale:  # only the data transform matters here, and setting a scale costs
@@ -197,7 +195,7 @@ def render_png(plot: Plot) -> bytes:
         window = pixels[top:top + ink.shape[0], left:left + ink.shape[1]]
         np.minimum(window, ink, out=window)
     # Lines under notes, as matplotlib's z-order has it.
-    for mark in [m for m in plot.marks if isinstance(m, Line)] + [m for m in plot.marks if isinstance(m, Note)]:
+    for mark in [*plot.lines(), *(m for m in plot.marks if isinstance(m, Note))]:
         _artist(ax, mark).draw(renderer)
     # 64 colours hold white, the greys, the few mark colours and their anti-aliased edges: the
     # file is a third of full colour's, and quantising costs less than filtering four channels.
@@ -210,8 +208,7 @@ def render_png(plot: Plot) -> bytes:
 
 def chart_png(title: str, draw: Callable[[Any], None]) -> bytes:
     """A chart drawn by `draw(ax)` with plain matplotlib, titled, as PNG bytes."""
-    fig = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = _figure()
     ax = fig.add_subplot()
     draw(ax)
     ax.set_title(title, fontsize=CAPTION_SIZE)
