@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from backproplab.grade.code import FD, Call, Check, Probe
+from backproplab.tasks import FD, Call, Check, Probe
 
+CHAPTER = 3
+TITLE = "Activation functions, forward and backward"
 SOLUTION = "activations"
 FUNCTIONS = ["sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "relu_forward", "relu_backward"]
 

@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from backproplab.grade.code import Call, Check, Probe
+from backproplab.tasks import Call, Check, Probe
 
+CHAPTER = 5
+TITLE = "Mini-batches and SGD over epochs"
 SOLUTION = "batches"
 FUNCTIONS = ["minibatches", "sgd_train"]
 

@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from backproplab.grade.code import Call, Check, Probe
+from backproplab.tasks import Call, Check, Probe
 
+CHAPTER = 6
+TITLE = "Clipping gradients by their global norm"
 SOLUTION = "clipping"
 FUNCTIONS = ["clip_by_global_norm"]
 

@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from backproplab.grade.code import Call, Check, Probe
+from backproplab.tasks import Call, Check, Probe
 
+CHAPTER = 2
+TITLE = "Gradient descent: one step and a loop"
 SOLUTION = "descent"
 FUNCTIONS = ["gd_step", "gd_loop"]
 

@@ -2,8 +2,11 @@
 
 import numpy as np
 
-from backproplab.grade.code import Call, Check, Probe, harness
+from backproplab.tasks import Call, Check, Probe
+from backproplab.tasks.catalog import harness
 
+CHAPTER = 4
+TITLE = "Numerical gradients and gradient checking"
 SOLUTION = "gradcheck"
 FUNCTIONS = ["numerical_gradient", "gradient_check"]
 

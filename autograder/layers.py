@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from backproplab.grade.code import FD, Call, Check, Probe, scale_probes
+from backproplab.tasks import FD, Call, Check, Probe, scale_probes
 
+CHAPTER = 3
+TITLE = "The affine layer, forward and backward"
 SOLUTION = "layers"
 FUNCTIONS = ["affine_forward", "affine_backward"]
 

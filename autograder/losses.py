@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from backproplab.grade.code import FD, Call, Check, Probe, scale_probes
+from backproplab.tasks import FD, Call, Check, Probe, scale_probes
 
+CHAPTER = 1
+TITLE = "Loss functions and their gradients"
 SOLUTION = "losses"
 FUNCTIONS = ["mse_loss", "mse_grad", "bce_loss", "bce_grad", "softmax_ce_loss", "softmax_ce_grad"]
 

@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from backproplab.grade.code import FD, Call, Check, Probe, scale_probes
+from backproplab.tasks import FD, Call, Check, Probe, scale_probes
 
+CHAPTER = 4
+TITLE = "A two-layer network: loss and every gradient"
 SOLUTION = "network"
 FUNCTIONS = ["two_layer_loss"]
 

@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from backproplab.grade.code import Call, Check, Probe
+from backproplab.tasks import Call, Check, Probe
 
+CHAPTER = 5
+TITLE = "Momentum and Adam"
 SOLUTION = "optimizers"
 FUNCTIONS = ["momentum_update", "adam_update"]
 

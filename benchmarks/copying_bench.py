@@ -21,14 +21,14 @@ from pathlib import Path
 from backproplab.assignment import load
 from backproplab.course.layout import Layout
 from backproplab.course.variants import student_items
-from backproplab.grade.answers import parse_answers
+from backproplab.answers import parse_answers
 from backproplab.grade.copying import CopyIndex
-from backproplab.render.key import key_json
+from backproplab.key import dumps_key, make_key
 
 
-def source(answers: list[dict]) -> str:
-    """An answer cell giving these values."""
-    return "".join(f"{a['name']} = {json.dumps(a['float'])}\n" for a in answers if a["kind"] != "choice")
+def source(answers: list[tuple[str, str, object]]) -> str:
+    """An answer cell giving these (name, kind, value)s."""
+    return "".join(f"{name} = {json.dumps(value)}\n" for name, kind, value in answers if kind != "choice")
 
 
 def main() -> None:
@@ -45,8 +45,9 @@ def main() -> None:
         start = time.perf_counter()
         keys = {}
         for s in students:
-            keys[s] = key_json(assignment, s, student_items(assignment, secret, s, plots=False))
-            layout.key_json(s).write_text(json.dumps(keys[s]))
+            items = student_items(assignment, secret, s, plots=False)
+            keys[s] = make_key(assignment, s, ((it.spec, it.seed, it.variant) for it in items))
+            layout.key_json(s).write_text(dumps_key(keys[s]))
         print(f"students: {args.students}, assignment: {assignment.name}, keys written in "
               f"{time.perf_counter() - start:.1f} s")
 
@@ -61,18 +62,18 @@ def main() -> None:
             start = time.perf_counter()
             for i, s in enumerate(students):
                 neighbour = keys[students[(i + 1) % len(students)]]
-                for entry, theirs in zip(keys[s]["problems"], neighbour["problems"]):
-                    if entry.get("code"):
+                for entry, theirs in zip(keys[s].problems, neighbour.problems):
+                    if entry.code is not None:
                         continue
-                    answers = [dict(a) for a in entry["answers"]]
+                    answers = [(a.name, a.kind, a.value) for a in entry.answers]
                     if way == "one wrong small count":
                         # The first numeric answer becomes a small integer off its right value.
-                        for a in answers:
-                            if a["kind"] == "number":
-                                a["float"] = round(a["float"]) + 1
+                        for k, (name, kind, value) in enumerate(answers):
+                            if kind == "number":
+                                answers[k] = (name, kind, round(value) + 1)
                                 break
                     elif way == "a classmate's answer":
-                        answers = theirs["answers"]
+                        answers = [(a.name, a.kind, a.value) for a in theirs.answers]
                     calls += 1
                     flagged += bool(index.flags(s, entry, parse_answers(source(answers))))
             seconds = time.perf_counter() - start

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from backproplab.grade.code import StudentError, grade_code
+from backproplab.grade.code import grade_code
+from backproplab.grade.sandbox import StudentError
 from backproplab.problems import get
 from backproplab.problems.qa import make_variant
 

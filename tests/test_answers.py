@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from backproplab.grade.answers import form_problem, parse_answers
+from backproplab.answers import form_problem, parse_answers
 
 
 def test_reads_numbers_fractions_expressions_and_lists():

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from backproplab.assignment import load
 from backproplab.cli import main as cli
 from backproplab.course.layout import Layout
-from backproplab.grade.code import hidden_checks
+from backproplab.tasks.catalog import hidden_checks
 from backproplab.grade.run import Grader
 from backproplab.paths import data_dir
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from backproplab.grade.code import hidden_checks, rel_error, scaled_error
+from backproplab.tasks.catalog import hidden_checks
+from backproplab.tasks.compare import rel_error, scaled_error
 
 SEEDS = (0, 1, 2)
 

@@ -12,11 +12,14 @@ from buggy.bugs import BUGS, Bug
 from coding_support import StandInSandbox, StandInSession, grade, variant
 
 from backproplab.grade import code
-from backproplab.grade.code import autograder, forbidden_imports, hidden_checks, mismatch, rel_error
+from backproplab.tasks import catalog
+from backproplab.grade.code import forbidden_imports
+from backproplab.tasks.catalog import autograder, hidden_checks
+from backproplab.tasks.compare import mismatch, rel_error
 from backproplab.paths import data_dir
 from backproplab.problems import coding
 
-TASKS = list(coding.TASKS)
+TASKS = catalog.task_ids()
 SEEDS = range(12)
 
 
@@ -145,7 +148,7 @@ def test_no_expected_value_or_test_source_enters_the_sandbox(task):
     v = variant(task, 1)
     grade(task, v.code.solution, seed=21, sandbox=box)
     loaded, (source, payload) = box.sent  # the session loads the harness; the cell comes with the calls
-    assert loaded == code.harness_source() and source == v.code.solution
+    assert loaded == catalog.harness_source() and source == v.code.solution
     autograder_text = (data_dir("autograder") / f"{task}.py").read_text()
     assert "def checks" not in source and autograder_text not in source
     sent = _arrays(payload)
@@ -230,9 +233,9 @@ def test_mismatch_checks_shape_dtype_and_finiteness():
 
 def test_every_task_has_a_solution_module_with_its_functions():
     for task in TASKS:
-        sol = code.solution(task)
+        sol = catalog.solution(task)
         assert all(callable(getattr(sol, fn)) for fn in autograder(task).FUNCTIONS)
-    chapters = {coding.TASKS[t][0] for t in TASKS}
+    chapters = {catalog.autograder(t).CHAPTER for t in TASKS}
     assert chapters == {1, 2, 3, 4, 5, 6}
 
 
@@ -257,12 +260,12 @@ def test_real_sandbox_grades_reference_and_bugs():
 
 
 def test_run_pair_reports_pass_and_failure_readably():
-    from backproplab.grade.check import _run_pair
+    from backproplab.student.check import run_pair
 
     v = variant("clipping", 1)
-    ok = _run_pair("p9", v.code.solution, v.code.public_tests)
+    ok = run_pair("p9", v.code.solution, v.code.public_tests)
     assert ok.passed and "All public tests passed." in ok.output
-    bad = _run_pair("p9", v.code.starter, v.code.public_tests)
+    bad = run_pair("p9", v.code.starter, v.code.public_tests)
     assert not bad.passed and "not implemented yet" in bad.output
 
 

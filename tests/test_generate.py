@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 from backproplab.course.layout import Layout
-from backproplab.render.notebook import checksum
+from backproplab.cell_meta import checksum
 
 from conftest import run_cli, write_roster
 
@@ -58,12 +58,12 @@ def test_checksum_matches_nbgrader(tmp_path, hw1_course):
     nb = nbformat.read(Layout(hw1_course, HW).released_notebook("alice"), as_version=4)
     for cell in nb.cells:
         if "nbgrader" in cell.metadata and "checksum" in cell.metadata.nbgrader:
-            assert cell.metadata.nbgrader.checksum == compute_checksum(cell) == checksum(cell)
+            assert cell.metadata.nbgrader.checksum == compute_checksum(cell) == checksum(cell.source, cell.cell_type, cell.metadata.nbgrader)
 
 
 def test_key_json_has_exact_and_float_answers(hw1_course):
     key = json.loads(Layout(hw1_course, HW).key_json("bob").read_text())
-    assert key["schema"] == "backproplab-key/1" and key["student"] == "bob"
+    assert key["schema"] == "backproplab-key/2" and key["student"] == "bob"
     for p in key["problems"]:
         for a in p["answers"]:
             assert a["exact"] is not None and a["float"] is not None

@@ -10,7 +10,8 @@ import sympy as sp
 from backproplab.problems import registry
 from backproplab.problems.exact import to_str
 from backproplab.problems.qa import VariantError, make_variant, problems_with
-from backproplab.problems.variant import Answer, Misconception, ProblemType, Reject, Variant, decimals_tolerance
+from backproplab.problems.variant import Answer, Misconception, ProblemType, Reject, Variant
+from backproplab.tolerance import decimals_tolerance
 
 
 def clean_variant(**changes) -> Variant:

@@ -27,8 +27,7 @@ import numpy as np
 import psutil
 import pytest
 
-from backproplab.grade.sandbox import (UNPRIVILEGED_UID, ForbiddenImport, Limits, Sandbox, StudentError,
-                                        validate_array)
+from backproplab.grade.sandbox import UNPRIVILEGED_UID, ForbiddenImport, Limits, Sandbox, StudentError
 
 REDTEAM = Path(__file__).parent / "redteam"
 REPO = Path(__file__).resolve().parent.parent
@@ -48,10 +47,13 @@ def expectation(path: Path) -> tuple[str, int]:
 
 def grader_check(value, y_pred, y) -> bool:
     """The trusted check a grader runs on mse_loss's result (expected value computed here)."""
-    try:
-        got = validate_array(value, shape=(), dtype=float)
-    except StudentError:
+    # Only a plain number (or a 0-d float array) counts: whatever came back is already plain
+    # data from the wire codec, so type() can be trusted here.
+    if type(value) is np.ndarray and value.shape == () and value.dtype.kind == "f":
+        value = value.item()
+    if type(value) not in (int, float) or not np.isfinite(value):
         return False
+    got = value
     want = sum((a - b) ** 2 for a, b in zip(y_pred.tolist(), y.tolist())) / len(y)
     return abs(float(got) - want) <= 1e-9 * max(1.0, abs(want))
 

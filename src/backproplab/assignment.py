@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from . import problems
+from .errors import ConfigError
 from .paths import data_dir
 from .problems.variant import ProblemType
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class AssignmentError(Exception):
+class AssignmentError(ConfigError):
     """The assignment is unknown or its spec is malformed."""
 
 

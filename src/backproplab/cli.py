@@ -31,6 +31,18 @@ class Fail(click.ClickException):
         click.echo(f"backproplab: error: {self.message}", err=True)
 
 
+class Commands(click.Group):
+    """The command group: every BackproplabError a command raises becomes one `Fail` line."""
+
+    def invoke(self, ctx: click.Context):
+        from .errors import BackproplabError
+
+        try:
+            return super().invoke(ctx)
+        except BackproplabError as e:
+            raise Fail(str(e)) from None
+
+
 def progress_bar(total: int, what: str):
     """A rich progress bar on stderr (quiet when stderr is not a terminal)."""
     return Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -38,13 +50,9 @@ def progress_bar(total: int, what: str):
 
 
 def _students(course: Path, assignment: str, student: str | None) -> list[str]:
-    from .assignment import AssignmentError
-    from .course.layout import NotGenerated, generated
+    from .course.layout import generated
 
-    try:
-        ids = generated(assignment, course)[2]
-    except (AssignmentError, NotGenerated) as e:
-        raise Fail(str(e)) from None
+    ids = generated(assignment, course)[2]
     if student is not None:
         if student not in ids:
             raise Fail(f"student {student!r} is not on the roster of {assignment}")
@@ -52,7 +60,7 @@ def _students(course: Path, assignment: str, student: str | None) -> list[str]:
     return ids
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="backproplab")
 def main() -> None:
     """Randomized homework on how neural networks learn: generate per-student
@@ -86,19 +94,13 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: all cores).")
 def generate(assignment: str, course: Path, roster: Path, jobs: int | None) -> None:
     """Generate one variant of ASSIGNMENT per student, with answer keys."""
-    from .assignment import AssignmentError
-    from .course.generate import CourseError
     from .course.generate import generate as run
-    from .course.roster import RosterError, read_roster
-    from .problems.qa import VariantError
+    from .course.roster import read_roster
 
-    try:
-        students = read_roster(roster)
-        with progress_bar(len(students), "generating") as bar:
-            task = bar.add_task("generate", total=len(students))
-            summary = run(assignment, course, students, jobs=jobs, progress=lambda: bar.advance(task))
-    except (AssignmentError, RosterError, CourseError, VariantError) as e:
-        raise Fail(str(e)) from None
+    students = read_roster(roster)
+    with progress_bar(len(students), "generating") as bar:
+        task = bar.add_task("generate", total=len(students))
+        summary = run(assignment, course, students, jobs=jobs, progress=lambda: bar.advance(task))
     click.echo(f"generated {summary.assignment} for {summary.students} students in {summary.course}")
     click.echo(f"  source:   source/{summary.assignment}/  (nbgrader generate_assignment has run)")
     click.echo(f"  students: release/{summary.assignment}/<student_id>/{summary.assignment}.ipynb and handout.html")
@@ -112,14 +114,11 @@ def generate(assignment: str, course: Path, roster: Path, jobs: int | None) -> N
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Where to write the notebook.")
 def solve(assignment: str, course: Path, student: str, out: Path) -> None:
     """Write STUDENT's notebook filled with the reference answers."""
-    from .assignment import AssignmentError
     from .course.solve import solve as run
 
     _students(course, assignment, student)
     try:
         run(assignment, course, student, out)
-    except AssignmentError as e:
-        raise Fail(str(e)) from None
     except OSError as e:
         raise Fail(f"cannot write {out}: {e.strerror or e}") from None
     click.echo(f"wrote {out}")
@@ -129,12 +128,9 @@ def solve(assignment: str, course: Path, student: str, out: Path) -> None:
 @click.argument("notebook", type=click.Path(path_type=Path))
 def check(notebook: Path) -> None:
     """Run the public checks of NOTEBOOK (form of hand answers, public tests of code)."""
-    from .grade.public import NotebookError, check_notebook
+    from .student.check import check_notebook
 
-    try:
-        ok = check_notebook(notebook, echo=click.echo)
-    except NotebookError as e:
-        raise Fail(str(e)) from None
+    ok = check_notebook(notebook, echo=click.echo)
     sys.exit(0 if ok else 1)
 
 
@@ -146,17 +142,14 @@ def check(notebook: Path) -> None:
 @click.option("--regrade", is_flag=True, help="Grade again what was already graded.")
 def grade(assignment: str, course: Path, student: str | None, workers: int | None, regrade: bool) -> None:
     """Grade every submission under submitted/<student>/ASSIGNMENT/."""
-    from .grade.run import GradeError, grade_assignment
+    from .grade.run import grade_assignment
 
     students = _students(course, assignment, student)
-    try:
-        with progress_bar(len(students), "grading") as bar:
-            task = bar.add_task("grade", total=None)
-            summary = grade_assignment(assignment, course, students=students if student else None,
-                                       workers=workers, regrade=regrade,
-                                       progress=lambda total: bar.update(task, total=total, advance=1))
-    except GradeError as e:
-        raise Fail(str(e)) from None
+    with progress_bar(len(students), "grading") as bar:
+        task = bar.add_task("grade", total=None)
+        summary = grade_assignment(assignment, course, students=students if student else None,
+                                   workers=workers, regrade=regrade,
+                                   progress=lambda total: bar.update(task, total=total, advance=1))
     click.echo(summary.describe())
     sys.exit(1 if summary.errors else 0)
 
@@ -167,12 +160,9 @@ def grade(assignment: str, course: Path, student: str | None, workers: int | Non
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="HTML file (default: reports/ASSIGNMENT.html).")
 def report(assignment: str, course: Path, out: Path | None) -> None:
     """Write an HTML report of the graded class, with plots."""
-    from .report.build import ReportError, write_report
+    from .report.build import write_report
 
-    try:
-        path = write_report(assignment, course, out)
-    except ReportError as e:
-        raise Fail(str(e)) from None
+    path = write_report(assignment, course, out)
     click.echo(f"wrote {path}")
 
 
@@ -183,12 +173,9 @@ def report(assignment: str, course: Path, out: Path | None) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file or folder.")
 def export(assignment: str, course: Path, fmt: str, out: Path | None) -> None:
     """Export grades: per-question CSV, Canvas gradebook CSV, or Gradescope results.json."""
-    from .export.formats import ExportError, export as run
+    from .export.formats import export as run
 
-    try:
-        path = run(assignment, course, fmt, out)
-    except ExportError as e:
-        raise Fail(str(e)) from None
+    path = run(assignment, course, fmt, out)
     click.echo(f"wrote {path}")
 
 

@@ -17,6 +17,7 @@ from typing import Callable
 import nbformat
 
 from .course.layout import Layout
+from .key import read_key
 
 DEMO_ASSIGNMENT = "demo"
 
@@ -56,32 +57,31 @@ def make_submissions(layout: Layout, students: list[str], solve: Callable[[str, 
             kinds[student] = "hostile: not a notebook"
             continue
         nb = nbformat.read(path, as_version=4)
-        key = json.loads(layout.key_json(student).read_text())
+        key = read_key(layout.key_json(student))
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
         if i == 2:
-            for p in key["problems"]:
-                if not p["code"]:
-                    cells[p["key"]].source += "\n" + _answer_line(p["answers"][0]["name"], 0) + "  # __import__('os').system('id')"
-                    cells[p["key"]].metadata["nbgrader"]["points"] = 1000  # tampered metadata is ignored
+            for p in key.problems:
+                if p.code is None:
+                    cells[p.key].source += "\n" + _answer_line(p.answers[0].name, 0) + "  # __import__('os').system('id')"
+                    cells[p.key].metadata["nbgrader"]["points"] = 1000  # tampered metadata is ignored
             kinds[student] = "hostile: tampered metadata"
-        elif i == 3 and any(p["code"] for p in key["problems"]):
-            p = next(p for p in key["problems"] if p["code"])
-            fn = p["code"]["functions"][0]
-            cells[p["key"]].source = HOSTILE_CODE["infinite loop"].format(fn=fn)
+        elif i == 3 and any(p.code for p in key.problems):
+            p = next(p for p in key.problems if p.code)
+            cells[p.key].source = HOSTILE_CODE["infinite loop"].format(fn=p.code.functions[0])
             kinds[student] = "hostile: infinite loop"
-        elif i == 4 and any(p["code"] for p in key["problems"]):
-            p = next(p for p in key["problems"] if p["code"])
-            cells[p["key"]].source = HOSTILE_CODE["reads the answer key"].format(fn=p["code"]["functions"][0])
+        elif i == 4 and any(p.code for p in key.problems):
+            p = next(p for p in key.problems if p.code)
+            cells[p.key].source = HOSTILE_CODE["reads the answer key"].format(fn=p.code.functions[0])
             kinds[student] = "hostile: reads the answer key"
         else:
             # A realistic student: right on most problems, one or two named mistakes.
             made = []
-            hand = [p for p in key["problems"] if p["misconceptions"]]
+            hand = [p for p in key.problems if p.misconceptions]
             for p in rng.sample(hand, k=min(len(hand), rng.choice([0, 1, 1, 2]))):
-                m = rng.choice(p["misconceptions"])
-                cell = cells[p["key"]]
-                cell.source = _replace_answer(cell.source, m["answer"], m["float"])
-                made.append(m["name"])
+                m = rng.choice(p.misconceptions)
+                cell = cells[p.key]
+                cell.source = _replace_answer(cell.source, m.answer, m.value)
+                made.append(m.name)
             kinds[student] = "mistakes: " + ", ".join(made) if made else "reference answers"
         nbformat.write(nb, path)
     return kinds
@@ -116,7 +116,7 @@ def run_demo(course: Path | None, n_students: int, echo: Callable[[str], None] =
     echo("")
     echo(f"{'student':12} {'score':>9}  submission")
     for s in students[: min(12, n_students)]:
-        done = layout.autograded_dir(s) / "results.json"
+        done = layout.results_json(s)
         data = json.loads(done.read_text()) if done.exists() else {"score": 0, "max_score": 0, "status": "?"}
         shown = f"{data['score']:g}/{data['max_score']:g}" if data["status"] == "graded" else "error"
         echo(f"{s:12} {shown:>9}  {kinds.get(s, '')}")
@@ -127,7 +127,7 @@ def run_demo(course: Path | None, n_students: int, echo: Callable[[str], None] =
     echo(f"report:    {report}")
     for path in exports:
         echo(f"export:    {path}")
-    echo(f"feedback:  {course / 'feedback'}/<student>/{assignment}/feedback.html")
+    echo(f"feedback:  {layout.feedback_html('<student>')}")
     echo(f"keys:      {layout.key_dir}")
     echo(f"demo finished in {time.perf_counter() - start:.1f} s")
     return course

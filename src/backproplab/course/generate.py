@@ -13,19 +13,18 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
 from ..assignment import Assignment, load
-from ..problems.seeds import course_secret
+from ..errors import ConfigError
+from ..files import write_if_changed
+from ..key import dumps_key, make_key
 from ..render.html import pages
-from ..render.key import key_json
 from ..render.notebook import build_notebook, dumps, validate
-from .layout import SOURCE_STUDENT, Layout
+from .layout import PRIVATE, SOURCE_STUDENT, Layout, course_secret
 from .nbgrader_env import prepare_nbgrader
 from .variants import student_items
 
 
-class CourseError(Exception):
+class CourseError(ConfigError):
     """The course directory cannot be used."""
 
 
@@ -35,16 +34,6 @@ class GenerateSummary:
     course: Path
     students: int
     files: int
-
-
-def write_if_changed(path: Path, text: str) -> None:
-    """Write atomically, and only when the content differs (keeps mtimes of unchanged files)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.read_text() == text:
-        return
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def prepare_course(course: Path) -> Path:
@@ -67,7 +56,7 @@ c.CourseDirectory.root = __file__.rsplit("/", 1)[0]
 # Grade in backproplab's sandbox instead of running student code in a kernel that
 # also holds the hidden tests (see backproplab's docs: "nbgrader autograde").
 try:
-    from backproplab.grade.nbgrader_plugin import configure
+    from backproplab.notebook_api import configure_nbgrader as configure
 except ModuleNotFoundError as e:  # backproplab not installed here: stock in-kernel grading
     if e.name != "backproplab":
         raise
@@ -83,8 +72,8 @@ def write_student(course: Path, assignment: Assignment, secret: bytes, student: 
     handout, key_page = pages(assignment, student, items)
     write_if_changed(layout.released_notebook(student), dumps(build_notebook(assignment, items, "student")))
     write_if_changed(layout.release_dir(student) / "handout.html", handout)
-    key = orjson.dumps(key_json(assignment, student, items), option=orjson.OPT_INDENT_2).decode()
-    write_if_changed(layout.key_json(student), key + "\n")
+    key = make_key(assignment, student, ((it.spec, it.seed, it.variant) for it in items))
+    write_if_changed(layout.key_json(student), dumps_key(key))
     write_if_changed(layout.key_html(student), key_page)
     return 4
 
@@ -102,7 +91,7 @@ def _work(student: str) -> int:
     return write_student(_WORK[0], _WORK[1], _WORK[2], student)
 
 
-NBGRADER_STAGING = Path(".backproplab") / "nbgrader-release"
+NBGRADER_STAGING = PRIVATE / "nbgrader-release"
 
 
 def run_nbgrader_generate(course: Path, name: str) -> None:

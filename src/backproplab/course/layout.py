@@ -10,15 +10,25 @@
     feedback/<student>/HW/feedback.html       per-student feedback
     .backproplab/secret                       course secret (never released)
     .backproplab/keys/HW/<student>.json|html  answer keys (never released)
+    .backproplab/keys/HW/roster.txt           the roster HW was generated for
     .backproplab/grade/HW.json                last grade run: error rows, missing students
+
+Every path of a course is a property or method here; nothing else joins them by hand.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..assignment import Assignment, load
+from ..errors import ConfigError
+
+PRIVATE = Path(".backproplab")  # the course's own files: secret, keys, run logs
+SECRET_FILE = PRIVATE / "secret"
+RESULTS = "results.json"
 
 SOURCE_STUDENT = "(source)"  # seeds the source notebook; not a valid student id
 
@@ -44,7 +54,7 @@ class Layout:
 
     @property
     def key_dir(self) -> Path:
-        return self.course / ".backproplab" / "keys" / self.assignment
+        return self.course / PRIVATE / "keys" / self.assignment
 
     def key_json(self, student: str) -> Path:
         return self.key_dir / f"{student}.json"
@@ -66,20 +76,45 @@ class Layout:
     def autograded_dir(self, student: str) -> Path:
         return self.course / "autograded" / student / self.assignment
 
+    def results_json(self, student: str) -> Path:
+        """What grading found for the student's submission (it also marks the submission done)."""
+        return self.autograded_dir(student) / RESULTS
+
     def feedback_dir(self, student: str) -> Path:
         return self.course / "feedback" / student / self.assignment
+
+    def feedback_html(self, student: str) -> Path:
+        return self.feedback_dir(student) / "feedback.html"
 
     @property
     def run_log(self) -> Path:
         """Summary of the last `grade` run: error rows (including odd folders) and missing students."""
-        return self.course / ".backproplab" / "grade" / f"{self.assignment}.json"
+        return self.course / PRIVATE / "grade" / f"{self.assignment}.json"
 
     @property
     def gradebook(self) -> Path:
         return self.course / "gradebook.db"
 
 
-class NotGenerated(Exception):
+def course_secret(course: Path, create: bool = True) -> bytes:
+    """The course's secret, created once (mode 0600) as course/.backproplab/secret.
+
+    It lives outside source/, release/ and everything students receive; the
+    per-student seeds are an HMAC of it (problems/seeds.py).
+    """
+    path = Path(course) / SECRET_FILE
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    if not create:
+        raise NotGenerated(f"no course secret at {path}: run `backproplab generate` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    return bytes.fromhex(path.read_text().strip())
+
+
+class NotGenerated(ConfigError):
     """The assignment has not been generated in this course directory."""
 
 

@@ -6,11 +6,13 @@ import csv
 import re
 from pathlib import Path
 
+from ..errors import ConfigError
+
 # Ids become folder names under submitted/ and release/: no separators, no dots first.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}$")
 
 
-class RosterError(Exception):
+class RosterError(ConfigError):
     """The roster cannot be used."""
 
 

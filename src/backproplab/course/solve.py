@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..assignment import load
-from ..problems.seeds import course_secret
 from ..render.notebook import build_notebook, dumps
+from .layout import course_secret
 from .variants import student_items
 
 

@@ -21,14 +21,15 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from ..course.generate import write_if_changed
+from ..errors import BackproplabError
+from ..files import write_if_changed
 from ..report.data import ERROR, GRADED, STALE, ClassGrades, GradesError, StudentGrades, load_class
 
 Format = Literal["csv", "canvas", "gradescope"]
 FORMATS: tuple[str, ...] = ("csv", "canvas", "gradescope")
 
 
-class ExportError(Exception):
+class ExportError(BackproplabError):
     """The export cannot be written (one line)."""
 
 

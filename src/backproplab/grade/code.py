@@ -12,228 +12,18 @@ forward — is computed here. Messages never show hidden inputs or expected valu
 from __future__ import annotations
 
 import ast
-import importlib.util
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from ..paths import data_dir
+from ..tasks import FD, FORBIDDEN_MODULES, Call, Check, Part
+from ..tasks.catalog import harness_source, hidden_checks
+from ..tasks.compare import mismatch, scaled_error
 from .result import CheckResult, ProblemResult
+from .sandbox import ForbiddenImport, StudentError
 
-try:
-    from .sandbox import ForbiddenImport, StudentError
-except ImportError:  # the sandbox module has not landed yet: same names, so callers need not care
-
-    class StudentError(Exception):  # type: ignore[no-redef]
-        """A one-line problem with the student's code (exception, timeout, bad return value)."""
-
-    class ForbiddenImport(StudentError):  # type: ignore[no-redef]
-        """The student's code imported a forbidden module."""
-
-FORBIDDEN = ("torch", "jax", "autograd", "tensorflow", "sympy")
 CARRIED_FORWARD = "carried forward"  # credit key: a backward consistent with the student's own forward
-
-
-# ----------------------------------------------------------------- what a task declares
-
-Part = int | str | tuple | None  # which part of a return value: an index, a key, or a path of them
-
-
-@dataclass
-class Probe:
-    """A known wrong output: if the student's output matches it, the check names `name`."""
-
-    name: str
-    value: Any
-    feedback: str
-
-
-@dataclass
-class Call:
-    """One call of a student function on plain data (arrays, numbers, {"__rng__": seed}, ...)."""
-
-    fn: str
-    args: tuple
-    pick: int | str | None = None  # keep only this part of the return value
-    hygiene: bool = True  # also call it again, and look at the inputs afterwards
-
-
-@dataclass
-class FD:
-    """Finite differences of the student's own forward: d/d args[wrt] of sum(dout * forward(*args))."""
-
-    forward: Call
-    wrt: int | tuple[int, str]  # argument index, or (index, key) inside a dict argument
-    dout: Any = 1.0
-    h: float = 1e-6
-    tol: float = 1e-5
-
-
-@dataclass
-class Check:
-    """One graded comparison of (a part of) a call's output with the reference's."""
-
-    name: str
-    call: Call
-    expected: Any
-    part: Part = None
-    tol: float = 1e-7
-    weight: float = 1.0
-    probes: list[Probe] = field(default_factory=list)
-    fd: FD | None = None
-
-
-def scale_probes(expected: Any, n: int | None = None, two: bool = False) -> list[Probe]:
-    """The misconceptions that only rescale a right answer: sign, N or 1/N, factor 2."""
-    probes = [Probe("sign flipped", _scaled(expected, -1.0),
-                    "your result has the opposite sign: check the direction of the difference or of the step")]
-    if n is not None:
-        probes += [
-            Probe("scaled by N", _scaled(expected, float(n)),
-                  "your result is N times too large: the loss averages over the N examples, so its gradient carries 1/N"),
-            Probe("scaled by 1/N", _scaled(expected, 1.0 / n),
-                  "your result is N times too small: you averaged over the batch once too often"),
-        ]
-    if two:
-        probes += [
-            Probe("factor 2", _scaled(expected, 0.5),
-                  "your result is half the right one: the derivative of a square (e - y)**2 is 2 (e - y)"),
-            Probe("factor 2", _scaled(expected, 2.0),
-                  "your result is twice the right one: check the factor 2 of the square (no 1/2 in this convention)"),
-        ]
-    return probes
-
-
-# ----------------------------------------------------------------- loading tasks
-
-
-def _load(folder: str, name: str) -> ModuleType:
-    path = data_dir(folder) / f"{name}.py"
-    if not path.is_file():
-        raise KeyError(f"no {folder} module {name!r} at {path}")
-    spec = importlib.util.spec_from_file_location(f"_backproplab_{folder}_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@cache
-def autograder(task: str) -> ModuleType:
-    """The hidden-test module of `task` (autograder/<task>.py)."""
-    return _load("autograder", task)
-
-
-@cache
-def solution(task: str) -> ModuleType:
-    """The reference implementation used by `task` (solutions/<SOLUTION>.py)."""
-    return _load("solutions", autograder(task).SOLUTION)
-
-
-@cache
-def harness_source() -> str:
-    """The adapter appended to the student's cell (no checks, no expected values)."""
-    return (data_dir("autograder") / "harness.py").read_text()
-
-
-def harness() -> ModuleType:
-    """The adapter as a module of the grader, to evaluate test functions here."""
-    return _load("autograder", "harness")
-
-
-def hidden_rng(seed: int) -> np.random.Generator:
-    """The stream of hidden inputs: independent of the public examples drawn from `seed`."""
-    return np.random.default_rng(np.random.SeedSequence([seed, 0x4D1DDE]))
-
-
-def hidden_checks(task: str, seed: int) -> list[Check]:
-    """Every hidden check of `task` for the student whose variant seed is `seed`."""
-    return autograder(task).checks(hidden_rng(seed), solution(task))
-
-
-# ----------------------------------------------------------------- comparing numbers
-
-
-def rel_error(x: np.ndarray, y: np.ndarray) -> float:
-    """max_i |x_i - y_i| / max(1e-8, |x_i| + |y_i|)  (CS231n's relative error)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.size == 0:
-        return 0.0
-    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
-
-
-def scaled_error(x: np.ndarray, y: np.ndarray) -> float:
-    """max|x - y| relative to the arrays' scale: for finite differences, whose noise is absolute."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    scale = max(1e-8, float(np.max(np.abs(x), initial=0.0) + np.max(np.abs(y), initial=0.0)))
-    return float(np.max(np.abs(x - y), initial=0.0)) / scale
-
-
-def _kind(x: Any) -> str:
-    if isinstance(x, (bool, np.bool_)):
-        return "a bool"
-    if isinstance(x, np.ndarray):
-        return f"an array of shape {x.shape} and dtype {x.dtype}"
-    if isinstance(x, (int, np.integer)):
-        return "an int"
-    if isinstance(x, (float, np.floating)):
-        return "a float"
-    return f"a {type(x).__name__}"
-
-
-def mismatch(got: Any, want: Any, tol: float) -> str | None:
-    """Why `got` is not an acceptable `want` (None when it is).
-
-    Arrays: exact shape and dtype, all finite, relative error under `tol`. Numbers:
-    a real number within `tol`. Lists, tuples and dicts: the same structure, part by part.
-    """
-    if isinstance(want, np.ndarray):
-        if not isinstance(got, np.ndarray):
-            return f"returned {_kind(got)}, expected an array of shape {want.shape}"
-        if got.shape != want.shape:
-            return f"returned shape {got.shape}, expected shape {want.shape}"
-        if got.dtype != want.dtype:
-            return f"returned dtype {got.dtype}, expected dtype {want.dtype}"
-        if want.dtype.kind in "fc" and not np.all(np.isfinite(got)) and np.all(np.isfinite(want)):
-            return "returned values that are not finite (nan or inf)"
-        if want.dtype.kind in "biu":
-            return None if np.array_equal(got, want) else "returned different values"
-        err = rel_error(got, want)
-        return None if err <= tol else f"relative error {err:.1e} (allowed {tol:.0e})"
-    if isinstance(want, (list, tuple)):
-        if not isinstance(got, (list, tuple)) or len(got) != len(want):
-            return f"returned {_kind(got)}, expected a {type(want).__name__} of {len(want)} items"
-        for i, (g, w) in enumerate(zip(got, want)):
-            why = mismatch(g, w, tol)
-            if why:
-                return f"item {i}: {why}"
-        return None
-    if isinstance(want, dict):
-        if not isinstance(got, dict) or sorted(map(str, got)) != sorted(map(str, want)):
-            return f"returned {_kind(got)}, expected a dict with keys {sorted(want)}"
-        for k in want:
-            why = mismatch(got[k], want[k], tol)
-            if why:
-                return f"[{k!r}]: {why}"
-        return None
-    if isinstance(want, (bool, np.bool_)):
-        return None if isinstance(got, (bool, np.bool_)) and bool(got) == bool(want) else "returned a different value"
-    if isinstance(want, (int, np.integer)):
-        if not isinstance(got, (int, np.integer)) or isinstance(got, bool):
-            return f"returned {_kind(got)}, expected an int"
-        return None if int(got) == int(want) else "returned a different int"
-    # a float: accept any real number (a 0-d array too), finite, within tol
-    if isinstance(got, np.ndarray) and got.shape == ():
-        got = got.item()
-    if not isinstance(got, (int, float, np.integer, np.floating)) or isinstance(got, bool):
-        return f"returned {_kind(got)}, expected a float"
-    if not np.isfinite(got) and np.isfinite(want):
-        return "returned a value that is not finite (nan or inf)"
-    err = rel_error(float(got), float(want))
-    return None if err <= tol else f"relative error {err:.1e} (allowed {tol:.0e})"
 
 
 def _part(out: Any, part: Part) -> Any:
@@ -259,7 +49,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def forbidden_imports(source: str) -> list[str]:
     """The forbidden modules (torch, jax, autograd, tensorflow, sympy) the source imports."""
-    if not any(name in source for name in FORBIDDEN):
+    if not any(name in source for name in FORBIDDEN_MODULES):
         return []  # every way the scan below finds needs the name in the text; parsing is the cost
     try:
         tree = ast.parse(source)
@@ -274,7 +64,7 @@ def forbidden_imports(source: str) -> list[str]:
             names = [node.module]
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             names = [node.value]  # __import__("torch"), importlib.import_module("jax")
-        found.update(n.split(".")[0] for n in names if n.split(".")[0] in FORBIDDEN)
+        found.update(n.split(".")[0] for n in names if n.split(".")[0] in FORBIDDEN_MODULES)
     return sorted(found)
 
 
@@ -391,14 +181,6 @@ def _doubled(first: Any, second: Any) -> bool:
 
 def _marker(arg: Any) -> bool:
     return isinstance(arg, dict) and ("__rng__" in arg or "__function__" in arg)
-
-
-def _scaled(x: Any, k: float) -> Any:
-    if isinstance(x, (list, tuple)):
-        return type(x)(_scaled(v, k) for v in x)
-    if isinstance(x, dict):
-        return {key: _scaled(v, k) for key, v in x.items()}
-    return x * k if not isinstance(x, (str, bool)) else x
 
 
 def _encode(call: Call, fd: FD | None = None) -> dict:

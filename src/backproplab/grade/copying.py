@@ -22,16 +22,16 @@ value -> the students whose right answer it is); a look-up is a dict hit.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from ..answers import Parsed, to_floats
 from ..assignment import Assignment
 from ..course.layout import Layout
-from .answers import Parsed, to_floats
-from .hand import close
+from ..key import KeyAnswer, KeyProblem, UnreadableKey, read_key
+from ..tolerance import close
 
 MAX_SHARED = 2  # classmates whose right answer a value may be, and still point at someone
 MIN_VALUE_DIGITS = 2  # an answer with fewer digits of information does not count at all
@@ -83,50 +83,50 @@ class CopyIndex:
         index = cls()
         for student in roster:
             try:
-                key = json.loads(layout.key_json(student).read_text())
-            except (OSError, json.JSONDecodeError):
+                key = read_key(layout.key_json(student))
+            except UnreadableKey:
                 continue
-            for entry in key["problems"]:
-                for a in entry["answers"]:
-                    if a["kind"] == "choice":
+            for entry in key.problems:
+                for a in entry.answers:
+                    if a.kind == "choice":
                         continue  # few options: matching a classmate says nothing
                     try:
-                        b = bucket(a["float"])
+                        b = bucket(a.value)
                     except (TypeError, ValueError):
                         continue
-                    index.right.setdefault((entry["key"], a["name"]), {}).setdefault(b, []).append((student, a["float"]))
+                    index.right.setdefault((entry.key, a.name), {}).setdefault(b, []).append((student, a.value))
         return index
 
-    def matches(self, student: str, entry: dict, got: Any, answer: dict) -> list[str]:
+    def matches(self, student: str, entry: KeyProblem, got: Any, answer: KeyAnswer) -> list[str]:
         """Classmates whose right answer `got` is, when that points at them (see the module doc)."""
         try:
-            holders = self.right.get((entry["key"], answer["name"]), {}).get(bucket(got), [])
+            holders = self.right.get((entry.key, answer.name), {}).get(bucket(got), [])
         except (TypeError, ValueError):
             return []
-        tol = answer["tolerance"]
+        tol = answer.tolerance
         others = [s for s, value in holders if s != student and close(got, value, tol)]
         if not others or len(others) > MAX_SHARED or information(got) < MIN_VALUE_DIGITS:
             return []
-        if any(m["answer"] == answer["name"] and close(got, m["float"], tol) for m in entry["misconceptions"]):
+        if any(m.answer == answer.name and close(got, m.value, tol) for m in entry.misconceptions):
             return []
         return others
 
-    def flags(self, student: str, entry: dict, parsed: Parsed) -> list[str]:
+    def flags(self, student: str, entry: KeyProblem, parsed: Parsed) -> list[str]:
         """A flag for problem `entry` when `student`'s wrong answers (`parsed`) point at a classmate's variant."""
         evidence: dict[str, list[tuple[str, int]]] = {}  # classmate -> [(answer name, digits)]
-        numeric = [a for a in entry["answers"] if a["kind"] != "choice"]
+        numeric = [a for a in entry.answers if a.kind != "choice"]
         for a in numeric:
-            if a["name"] not in parsed.values:
+            if a.name not in parsed.values:
                 continue
-            got = to_floats(parsed.values[a["name"]])
+            got = to_floats(parsed.values[a.name])
             try:
-                if close(got, a["float"], a["tolerance"]):
+                if close(got, a.value, a.tolerance):
                     continue
             except TypeError:  # a string or a list where a number belongs: not anyone's answer
                 continue
             digits = information(got)
             for other in self.matches(student, entry, got, a):
-                evidence.setdefault(other, []).append((a["name"], digits))
+                evidence.setdefault(other, []).append((a.name, digits))
         strong = sorted(((sum(d for _, d in ev), other) for other, ev in evidence.items()
                          if sum(d for _, d in ev) >= MIN_PROBLEM_DIGITS), key=lambda t: (-t[0], t[1]))
         if not strong:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from ..assignment import Assignment
 from ..course.layout import Layout
-from ..render.notebook import TEMPLATES
+from ..render.jinja import TEMPLATES
 
 
 def write_feedback(layout: Layout, assignment: Assignment, result) -> None:
     """feedback/<student>/<HW>/feedback.html for one graded submission."""
-    out = layout.feedback_dir(result.student) / "feedback.html"
+    out = layout.feedback_html(result.student)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(TEMPLATES.get_template("feedback.html.j2").render(title=assignment.title, r=result))

@@ -11,7 +11,6 @@ nothing and duplicates nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
@@ -21,20 +20,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..assignment import Assignment, AssignmentError
-from ..course.layout import Layout, NotGenerated, generated
+from ..answers import parse_answers
+from ..assignment import Assignment
+from ..course.layout import Layout, generated
 from ..course.roster import STUDENT_ID
-from .answers import parse_answers
+from ..errors import BackproplabError, ConfigError
+from ..files import digest, write_json_atomic
+from ..key import KeyProblem, UnreadableKey, read_key
 from .copying import CopyIndex
 from .feedback import write_feedback
 from .hand import grade_hand
 from .result import CheckResult, ProblemResult
 from .submission import NotebookError, folder_problem, parse_notebook, read_submission
 
-RESULTS = "results.json"
-
-
-class GradeError(Exception):
+class GradeError(BackproplabError):
     """The run cannot start (one line)."""
 
 
@@ -81,24 +80,6 @@ class GradeSummary:
         return "\n".join(lines)
 
 
-def digest(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
-def _write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # No fsync: this file only marks a submission done after its grades are committed
-    # (durably) to the gradebook; if a crash loses it, the re-run regrades that one
-    # submission and updates its rows in place.
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
-
-
 # ------------------------------------------------------------------ one submission
 
 
@@ -141,22 +122,22 @@ class Grader:
         result = SubmissionResult(student, "graded", 0.0, self.assignment.points,
                                   digest="" if isinstance(notebook, dict) else digest(notebook))
         try:
-            key = json.loads(self.layout.key_json(student).read_text())
-        except (OSError, json.JSONDecodeError):
+            key = read_key(self.layout.key_json(student))
+        except UnreadableKey:
             return self._error(result, f"no answer key for {student}: was the assignment generated for them?", start)
-        wanted = {p["key"] for p in key["problems"]}
+        wanted = {p.key for p in key.problems}
         try:
             sub = parse_notebook(notebook, wanted) if isinstance(notebook, dict) else read_submission(notebook, wanted)
         except NotebookError as e:
             return self._error(result, str(e), start)
         result.notes = sub.notes
         with self.task_runner() as runner:  # one sandbox session for all of this submission's code
-            for entry in key["problems"]:
-                source = sub.cells.get(entry["key"])
+            for entry in key.problems:
+                source = sub.cells.get(entry.key)
                 try:
                     pr = self._grade_problem(student, entry, source, runner)
                 except Exception as e:  # a grader bug must cost one problem, not the run
-                    pr = ProblemResult(entry["key"], float(entry["points"]),
+                    pr = ProblemResult(entry.key, entry.points,
                                        error=f"internal grading error: {type(e).__name__}: {e}")
                 result.problems.append(pr)
         result.score = round(sum(p.score for p in result.problems), 6)
@@ -164,15 +145,14 @@ class Grader:
         result.seconds = time.perf_counter() - start
         return result
 
-    def _grade_problem(self, student: str, entry: dict, source: str | None, runner: Any) -> ProblemResult:
-        if entry.get("code"):
+    def _grade_problem(self, student: str, entry: KeyProblem, source: str | None, runner: Any) -> ProblemResult:
+        if entry.code is not None:
             if source is None:
-                return ProblemResult(entry["key"], float(entry["points"]), error="answer cell missing from the notebook",
+                return ProblemResult(entry.key, entry.points, error="answer cell missing from the notebook",
                                      checks=[CheckResult("code", 0.0, 1.0, "No code cell to grade.")])
             from .code import grade_code
 
-            return grade_code(entry["key"], entry["code"]["task"], int(entry["seed"], 16), float(entry["points"]),
-                              source, runner, entry.get("credit") or {})
+            return grade_code(entry.key, entry.code.task, entry.seed_int, entry.points, source, runner, entry.credit)
         parsed = parse_answers(source) if source is not None else None  # once, for the grade and the copying flags
         pr = grade_hand(entry, parsed)
         if self.copies is not None and parsed is not None:
@@ -255,7 +235,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
     start = time.perf_counter()
     try:
         assignment, layout, roster = generated(name, course)
-    except (AssignmentError, NotGenerated) as e:
+    except ConfigError as e:
         raise GradeError(str(e)) from None
     found, errors, missing = find_submissions(layout, roster)
     if students is not None:
@@ -266,7 +246,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
 
     todo = []
     for s in found:
-        done = layout.autograded_dir(s) / RESULTS
+        done = layout.results_json(s)
         if not regrade and done.exists():
             try:
                 stored = json.loads(done.read_text())
@@ -284,7 +264,10 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
     grader = Grader(assignment, layout, CopyIndex.build(layout, roster, assignment))
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     def committed(data: dict) -> None:
-        _write_json_atomic(layout.autograded_dir(data["student"]) / RESULTS, data)
+        # No fsync: this file only marks a submission done after its grades are committed
+        # (durably) to the gradebook; if a crash loses it, the re-run regrades that one
+        # submission and updates its rows in place.
+        write_json_atomic(layout.results_json(data["student"]), data)
 
     def record(data: dict) -> None:
         summary.isolation = summary.isolation or data.get("isolation", "")
@@ -311,7 +294,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
             book.record(data)
             record(data)
     summary.seconds = time.perf_counter() - start
-    _write_json_atomic(layout.run_log, {"errors": summary.errors, "missing": summary.missing,
+    write_json_atomic(layout.run_log, {"errors": summary.errors, "missing": summary.missing,
                                         "graded": summary.graded, "resumed": summary.resumed,
                                         "seconds": round(summary.seconds, 3)})
     return summary

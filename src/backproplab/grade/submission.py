@@ -12,7 +12,6 @@ line, so a broken submission becomes one error row.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,11 +19,14 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cell_meta import checksum
+from ..errors import SubmissionError
+
 MAX_BYTES = 5_000_000
 NOTEBOOK_SUFFIX = ".ipynb"
 
 
-class NotebookError(Exception):
+class NotebookError(SubmissionError):
     """The submission cannot be read as a notebook (one line)."""
 
 
@@ -241,27 +243,17 @@ def _natural(gid: str) -> tuple:
 def _locked_cell_changed(cell: dict, nbg: dict) -> bool:
     """Does a locked nbgrader cell (a test cell, the header) fail its own checksum?
 
-    The checksum is nbgrader's (utils.compute_checksum: md5 of source, type, grade /
-    solution / locked flags, grade id and points), written when the notebook was
-    released; editing any of them without recomputing it shows here.
+    The checksum (cell_meta.checksum, as nbgrader computes it) was written when the
+    notebook was released; editing the cell's text, type, flags, grade id or points
+    without recomputing it shows here.
     """
     solution, grade = bool(nbg.get("solution", False)), bool(nbg.get("grade", False))
-    locked = False if solution else (True if grade else bool(nbg.get("locked", False)))
-    if not locked:
+    if solution or not (grade or nbg.get("locked", False)):
         return False
-    m = hashlib.md5()
     try:
-        m.update(_source(cell).encode("utf-8"))
-        m.update(str(cell.get("cell_type")).encode("utf-8"))
-        m.update(str(nbg.get("grade", False)).encode("utf-8"))
-        m.update(str(nbg.get("solution", False)).encode("utf-8"))
-        m.update(str(locked).encode("utf-8"))
-        m.update(str(nbg["grade_id"]).encode("utf-8"))
-        if grade:
-            m.update(str(float(nbg["points"])).encode("utf-8"))
+        return nbg.get("checksum") != checksum(_source(cell), str(cell.get("cell_type")), nbg)
     except (KeyError, TypeError, ValueError, OverflowError):
         return True
-    return nbg.get("checksum") != m.hexdigest()
 
 
 def _source(cell: dict) -> str:

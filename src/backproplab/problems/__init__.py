@@ -1,6 +1,7 @@
-"""Problem types. Each module here that defines `PROBLEMS` (a list of
-`ProblemType`) is a topic of the course; `registry()` finds them all, so adding
-a problem type is adding a module, with nothing else to register.
+"""Problem types. Each module here (or in a subpackage such as network/) that
+defines `PROBLEMS` (a list of `ProblemType`) is a topic of the course;
+`registry()` finds them all, so adding a problem type is adding a module, with
+nothing else to register.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from .variant import ProblemType
 def registry() -> dict[str, ProblemType]:
     """Every problem type by id, in chapter order."""
     found: dict[str, ProblemType] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for info in sorted(pkgutil.walk_packages(__path__, prefix=f"{__name__}."), key=lambda m: m.name):
+        module = importlib.import_module(info.name)
         for p in getattr(module, "PROBLEMS", []):
             if p.id in found:
                 raise RuntimeError(f"problem id {p.id!r} defined twice")

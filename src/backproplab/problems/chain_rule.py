@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from .exact import integer, nonzero_int, pick
-from .netgraph import PLACES, graded_answer, misconceptions_from, number_style, show
+from .expression_graph import PLACES, graded_answer, misconceptions_from, number_style, show
 from .variant import ProblemType, Reject, Step, Variant
 
 t = sp.Symbol("t")

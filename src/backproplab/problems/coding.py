@@ -2,7 +2,8 @@
 
 Each task is a module of reference solutions (solutions/<task>.py, function
 bodies between BEGIN/END SOLUTION markers) and a module of hidden tests
-(autograder/<task>.py). A variant of a coding problem shows the functions'
+(autograder/<task>.py, which also names the task's chapter and title; see
+tasks/catalog.py). A variant of a coding problem shows the functions'
 signatures and docstrings (the conventions), a starter cell, and public tests on
 small examples drawn from the variant's own random numbers; the hidden inputs
 come from another stream of the student's seed and live only in the grader.
@@ -16,24 +17,12 @@ from functools import partial
 
 import numpy as np
 
-from ..grade.code import Call, autograder, solution
 from ..paths import data_dir
+from ..tasks import FORBIDDEN_MODULES, Call
+from ..tasks.catalog import autograder, build_arg, solution, task_ids
 from .variant import CodeTask, ProblemType, Variant
 
-# task id -> (chapter, title)
-TASKS = {
-    "losses": (1, "Loss functions and their gradients"),
-    "descent": (2, "Gradient descent: one step and a loop"),
-    "activations": (3, "Activation functions, forward and backward"),
-    "layers": (3, "The affine layer, forward and backward"),
-    "gradcheck": (4, "Numerical gradients and gradient checking"),
-    "network": (4, "A two-layer network: loss and every gradient"),
-    "batches": (5, "Mini-batches and SGD over epochs"),
-    "optimizers": (5, "Momentum and Adam"),
-    "clipping": (6, "Clipping gradients by their global norm"),
-}
-
-FORBIDDEN_NOTE = "Use numpy only: torch, jax, autograd, tensorflow and sympy are not allowed and score 0."
+FORBIDDEN_NOTE = f"Use numpy only: {', '.join(FORBIDDEN_MODULES[:-1])} and {FORBIDDEN_MODULES[-1]} are not allowed and score 0."
 
 _REGION = re.compile(r"^([ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION\n", re.S | re.M)
 _MARKER = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION\n", re.M)
@@ -79,8 +68,6 @@ def _literal(value) -> str:
 
 def _reference_output(task: str, call: Call):
     """What the reference returns for a public call (generators become lists)."""
-    from ..grade.check import build_arg
-
     out = getattr(solution(task), call.fn)(*[build_arg(a) for a in call.args])
     return list(out) if inspect.isgenerator(out) else out
 
@@ -107,7 +94,7 @@ def public_tests(task: str, rng: np.random.Generator) -> str:
         "# Public tests: small examples with their expected outputs. Run this cell after the one above.",
         "# The grader runs hidden tests on other inputs, and also checks that inputs are not modified.",
         "import numpy as np",
-        "from backproplab.grade.check import expect, test_function",
+        "from backproplab.notebook_api import expect, test_function",
     ]
     for fn in autograder(task).FUNCTIONS:
         call = Call(fn, tuple(_rounded(a) for a in seen[fn].args))
@@ -133,11 +120,11 @@ def statement(task: str) -> str:
 
 def generate(task: str, rng: np.random.Generator) -> Variant:
     """A coding variant: conventions, starter, reference and public tests from `rng`."""
-    chapter, title = TASKS[task]
+    title = autograder(task).TITLE
     code = CodeTask(task, list(autograder(task).FUNCTIONS), starter_code(task), solution_code(task), public_tests(task, rng))
     return Variant(problem=f"code_{task}", title=title, statement=statement(task), params={"task": task},
                    answers=[], code=code, style="decimals")
 
 
-PROBLEMS = [ProblemType(f"code_{task}", chapter, "code", title, partial(generate, task))
-            for task, (chapter, title) in TASKS.items()]
+PROBLEMS = [ProblemType(f"code_{task}", autograder(task).CHAPTER, "code", autograder(task).TITLE, partial(generate, task))
+            for task in task_ids()]

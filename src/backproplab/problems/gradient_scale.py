@@ -15,7 +15,8 @@ import numpy as np
 import sympy as sp
 
 from .exact import R, latex_decimal, paren, pick, rounded, short_decimal, to_str
-from .variant import Answer, Misconception, ProblemType, Reject, Step, Tolerance, Variant, decimals_tolerance
+from ..tolerance import Tolerance, decimals_tolerance
+from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 
 PLACES = 4
 # A product of six factors each rounded to 4 decimals can be off by ~0.7%: accept 1%.

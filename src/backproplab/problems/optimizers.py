@@ -17,7 +17,8 @@ import sympy as sp
 from .exact import latex_decimal, nonzero_int, paren, pick, rounded, short_decimal, shuffled_choices, to_str
 from .figures import parabola
 from .landscape import path_plot
-from .variant import Answer, Misconception, ProblemType, Step, Tolerance, Variant, decimals_tolerance
+from ..tolerance import Tolerance, decimals_tolerance
+from .variant import Answer, Misconception, ProblemType, Step, Variant
 
 # name -> (velocity update, formula shown to the student)
 MOMENTUM = {

@@ -14,26 +14,17 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..errors import ConfigError
+
+from ..tolerance import Tolerance, close, flat, shape
 from .exact import fits_style, to_float
-from .variant import Answer, ProblemType, Reject, Tolerance, Variant
+from .variant import Answer, ProblemType, Reject, Variant
 
 MAX_TRIES = 500
 
 
-class VariantError(Exception):
+class VariantError(ConfigError):
     """No acceptable variant could be found."""
-
-
-def _flat(x: Any) -> list:
-    if isinstance(x, (list, tuple)):
-        return [y for v in x for y in _flat(v)]
-    return [x]
-
-
-def _shape(x: Any) -> tuple:
-    if isinstance(x, (list, tuple)):
-        return (len(x),) + (_shape(x[0]) if x else ())
-    return ()
 
 
 def same_within(a: Any, b: Any, tol: Tolerance, floats: dict[int, Any] | None = None) -> bool:
@@ -41,28 +32,22 @@ def same_within(a: Any, b: Any, tol: Tolerance, floats: dict[int, Any] | None = 
 
     `floats` memoises the flattened float values by object, for callers that compare the same
     values many times (float() of an irrational sympy value runs evalf)."""
-    if _shape(a) != _shape(b):
+    if shape(a) != shape(b):
         return False
     try:
         fa, fb = _floats(a, floats), _floats(b, floats)
     except TypeError:  # a non-real value is never accepted in place of anything
         return False
-    for x, y in zip(fa, fb):
-        if isinstance(x, str) or isinstance(y, str):
-            if x != y:
-                return False
-        elif not tol.accepts(x, y):
-            return False
-    return True
+    return all(close(x, y, tol) for x, y in zip(fa, fb))
 
 
 def _floats(x: Any, memo: dict[int, Any] | None) -> list:
     if memo is None:
-        return _flat(to_float(x))
+        return flat(to_float(x))
     key = id(x)
     if key not in memo:
         try:
-            memo[key] = (x, _flat(to_float(x)))  # x is kept so its id is not reused
+            memo[key] = (x, flat(to_float(x)))  # x is kept so its id is not reused
         except TypeError as e:
             memo[key] = (x, e)
     value = memo[key][1]
@@ -81,7 +66,7 @@ def problems_with(v: Variant) -> list[str]:
             found.append(f"answer {a.name!r} appears twice")
         by_name[a.name] = a
         if a.kind == "choice":
-            for c in _flat(a.value):
+            for c in flat(a.value):
                 if c not in (a.choices or []):
                     found.append(f"answer {a.name!r}: {c!r} is not among the choices")
             continue

@@ -12,7 +12,8 @@ import numpy as np
 import sympy as sp
 
 from .exact import pick
-from .variant import EXACT, Answer, Misconception, ProblemType, Step, Variant
+from ..tolerance import EXACT
+from .variant import Answer, Misconception, ProblemType, Step, Variant
 
 # How a batch is laid out: samples as rows (numpy, PyTorch) or as columns (many textbooks).
 CONVENTIONS = {

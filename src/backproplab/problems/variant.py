@@ -13,39 +13,11 @@ from typing import Any, Callable, Literal, Union
 
 import sympy as sp
 
+from ..tolerance import EXACT, Tolerance
+
 # An exact answer: a sympy number, a (nested) list of them, or a string (a choice).
 Exact = Union[sp.Expr, list, str]
 
-
-@dataclass(frozen=True)
-class Tolerance:
-    """How close a student's number must be to the exact answer.
-
-    A value is accepted when |got - want| <= max(abs, rel * |want|).
-    """
-
-    rel: float = 0.0
-    abs: float = 0.0
-    why: str = ""
-
-    def accepts(self, got: float, want: float) -> bool:
-        return abs(got - want) <= max(self.abs, self.rel * abs(want)) + 1e-12
-
-    def to_json(self) -> dict[str, Any]:
-        return {"rel": self.rel, "abs": self.abs, "why": self.why}
-
-
-def exact_tolerance() -> Tolerance:
-    """Exact answers: fractions, or decimals correct to 4 significant figures."""
-    return Tolerance(rel=5e-4, abs=1e-9, why="exact: a fraction, or a decimal to 4 significant figures")
-
-
-def decimals_tolerance(places: int) -> Tolerance:
-    """Answers the student rounds to `places` decimals (sigmoid, tanh, ...)."""
-    return Tolerance(rel=0.0, abs=0.6 * 10.0**-places, why=f"rounded to {places} decimal places")
-
-
-EXACT = exact_tolerance()
 
 AnswerKind = Literal["number", "vector", "choice"]
 

@@ -13,7 +13,7 @@ from ..problems.exact import latex
 from ..problems.variant import Answer
 from .items import Item
 from .markdown import inline_html, math_html, md_to_html, mathml
-from .notebook import TEMPLATES
+from .jinja import TEMPLATES
 
 
 def _inline(text: str) -> str:

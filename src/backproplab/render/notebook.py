@@ -14,57 +14,26 @@ autograder test, locked, worth the problem's points).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
-import jinja2
 import nbformat
 import orjson
 from nbformat import NotebookNode
 
 from ..assignment import Assignment
+from ..cell_meta import checksum, nbgrader_meta
 from ..problems.exact import py
 from .items import Item
+from .jinja import TEMPLATES
 
 Mode = Literal["source", "student", "solved"]
-
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=False,
-    undefined=jinja2.StrictUndefined,
-    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-)
-TEMPLATES.filters["fmt"] = lambda x: f"{x:g}"
 
 KERNEL = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
-
-
-def nbgrader_meta(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = False,
-                  points: float | None = None) -> dict:
-    meta = {"schema_version": 3, "grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id}
-    if grade:
-        meta["points"] = points
-    return meta
-
-
-def checksum(cell: NotebookNode) -> str:
-    """nbgrader's cell checksum (same inputs as nbgrader.utils.compute_checksum)."""
-    meta = cell.metadata.nbgrader
-    h = hashlib.md5()
-    for part in (cell.source, cell.cell_type, str(meta["grade"]), str(meta["solution"]),
-                 str(not meta["solution"] and (meta["grade"] or meta["locked"])), meta["grade_id"]):
-        h.update(part.encode())
-    if meta["grade"]:
-        h.update(str(float(meta["points"])).encode())
-    return h.hexdigest()
 
 
 def _cell(kind: str, source: str, cell_id: str, nbgrader: dict | None = None, with_checksum: bool = True) -> NotebookNode:
@@ -77,7 +46,7 @@ def _cell(kind: str, source: str, cell_id: str, nbgrader: dict | None = None, wi
     if nbgrader is not None:
         cell.metadata["nbgrader"] = NotebookNode(nbgrader)
         if with_checksum:
-            cell.metadata.nbgrader["checksum"] = checksum(cell)
+            cell.metadata.nbgrader["checksum"] = checksum(cell.source, kind, cell.metadata.nbgrader)
             cell.metadata.nbgrader["cell_type"] = kind
     return cell
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from ..render.notebook import TEMPLATES
+from ..render.jinja import TEMPLATES
+from ..errors import BackproplabError
 from ..render.plots import chart_png
 from . import stats
 from .data import ClassGrades, GradesError, load_class
@@ -25,7 +26,7 @@ PAGE.filters["num"] = lambda x, places=2: "—" if x is None else f"{x:.{places}
 PAGE.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
 
 
-class ReportError(Exception):
+class ReportError(BackproplabError):
     """The report cannot be written (one line)."""
 
 

@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..assignment import Assignment, AssignmentError
-from ..course.layout import Layout, NotGenerated, generated
+from ..assignment import Assignment
+from ..course.layout import Layout, generated
 from ..course.nbgrader_env import gradebook_url, prepare_nbgrader
-from ..grade.run import RESULTS, digest
+from ..errors import BackproplabError, ConfigError
+from ..files import digest
 
 # A student's status in the exports and the report.
 GRADED, ERROR, MISSING, UNGRADED, STALE = "graded", "error", "missing", "ungraded", "stale"
 
 
-class GradesError(Exception):
+class GradesError(BackproplabError):
     """The grades cannot be read (one line): unknown assignment, not generated, nothing graded."""
 
 
@@ -142,14 +143,14 @@ def load_class(name: str, course: Path) -> ClassGrades:
     """Read the grades of assignment `name` in `course`; GradesError when there are none to read."""
     try:
         assignment, layout, roster = generated(name, course)
-    except (AssignmentError, NotGenerated) as e:
+    except ConfigError as e:
         raise GradesError(str(e)) from None
     course = layout.course
     if not layout.gradebook.exists():
         raise GradesError(f"no gradebook at {layout.gradebook}: run `backproplab generate` first")
     rows = []
     for student in roster:
-        results = _read_json(layout.autograded_dir(student) / RESULTS)
+        results = _read_json(layout.results_json(student))
         results = results if isinstance(results, dict) else None
         rows.append(StudentGrades(student, _status(layout, student, results), results=results))
     if not any(r.results for r in rows):

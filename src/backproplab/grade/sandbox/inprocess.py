@@ -1,7 +1,7 @@
 """The sandbox interface without a sandbox: run the grading harness in the student's own kernel.
 
 INSECURE by nature. `InProcessSandbox` exists only so that stock, in-kernel
-`nbgrader autograde` (no backproplab plugin; see `inkernel.grade_problem` and
+`nbgrader autograde` (no backproplab plugin; see `nbgrader_bridge/inkernel.py` and
 docs/nbgrader.md) can grade coding problems at all. The student's code, the
 hidden inputs, the reference solution and the expected values all live in one
 Python process, the student's: student code can monkeypatch numpy or our
@@ -11,7 +11,7 @@ honest student the same score as `backproplab grade`, nothing more; grade a clas
 with `backproplab grade` or the plugin that `generate` configures.
 
 What it does keep identical to the real sandbox (it reuses the sandbox's own
-code for it, `sandbox_worker.Child` and the wire codec):
+code for it, `inside.child.Child` and the wire codec):
 
 * arguments and results cross as they would over the wire: encoded with
   `encode` and decoded with `decode`, so the harness gets fresh copies and the
@@ -21,7 +21,7 @@ code for it, `sandbox_worker.Child` and the wire codec):
   importing a forbidden module (torch, jax, autograd, tensorflow, sympy) while
   a source is loaded or a function is called raises `ForbiddenImport` (an
   import the kernel made earlier, e.g. in the student's cell, is not seen here:
-  `grade_code` finds it in the cell's source, which `inkernel` reads from the
+  `grade_code` finds it in the cell's source, which `nbgrader_bridge.inkernel` reads from the
   notebook);
 * what the code prints (stdout and stderr) is captured in `Session.stdout`,
   capped, instead of reaching the cell's output (nbgrader scores a test cell
@@ -30,7 +30,7 @@ code for it, `sandbox_worker.Child` and the wire codec):
 What it cannot do: time limits (nbgrader's own per-cell timeout applies),
 memory limits, or a fresh process per session: whatever earlier cells changed
 in the process (modules, builtins) stays changed, and a cell's own globals are
-fresh only when its source is loaded again (as `inkernel` does).
+fresh only when its source is loaded again (as `nbgrader_bridge.inkernel` does).
 
     with InProcessSandbox(globals()).session(harness_source()) as s:
         results = s.call("backproplab_harness_task", cell_source, calls)
@@ -42,8 +42,10 @@ import contextlib
 import sys
 from typing import Any, Callable
 
-from .sandbox import Limits, StudentError, _Dead, _parse_reply, _reply_value
-from .sandbox_worker import FRAME_HEADER, Child, ImportBlocker, decode, encode
+from .inside.child import Child, ImportBlocker
+from .inside.wire import FRAME_HEADER, decode, encode
+from .limits import Limits
+from .protocol import Dead, StudentError, parse_reply, reply_value
 
 __all__ = ["InProcessSandbox", "InProcessSession"]
 
@@ -124,7 +126,7 @@ class InProcessSession:
     def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
         """Call `fn` with plain data; return its result as plain data (StudentError on any failure)."""
         frame = encode({"op": "call", "fn": fn, "args": args, "kwargs": kwargs})
-        message = decode(frame[FRAME_HEADER.size:], allow_rng=True)  # fresh copies, Rng as the child sees it
+        message = decode(frame[FRAME_HEADER.size:])  # fresh copies, as the child would see them
         return self._request(lambda seq: self._child.handle({**message, "seq": seq}))
 
     def close(self) -> None:
@@ -144,10 +146,10 @@ class InProcessSession:
                 _imports_blocked(self._forbidden, self._attempted):
             run(self._seq)
         try:
-            reply = _parse_reply(self._frames[0][FRAME_HEADER.size:], self._seq)
-        except _Dead as e:
+            reply = parse_reply(self._frames[0][FRAME_HEADER.size:], self._seq)
+        except Dead as e:
             raise StudentError(str(e)) from None
-        return _reply_value(reply)
+        return reply_value(reply)
 
 
 @contextlib.contextmanager

@@ -15,8 +15,8 @@ import numpy as np
 import sympy as sp
 
 from .exact import nonzero_int, short_decimal
-from .netgraph import Node, activation, add, backward, cell, chain_table, leaf, mul, sub, topological
-from .netgraph import PLACES, graded_answer, misconceptions_from, number_style
+from .expression_graph import Node, activation, add, backward, cell, chain_table, leaf, mul, sub, topological
+from .expression_graph import PLACES, graded_answer, misconceptions_from, number_style
 from .variant import ProblemType, Reject, Step, Variant
 
 

@@ -2,18 +2,23 @@
 
 Hand problems: every answer is present and readable in the required form (the
 values are graded only after submission). Coding problems: the public tests of
-each test cell, run on the student's own machine (grade.check).
+each test cell, run on the student's own machine.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .answers import form_problem, parse_answers, to_floats
-from .check import _run_pair
-from .submission import NotebookError, read_submission
+from ..answers import form_problem, parse_answers, to_floats
+from ..grade.submission import NotebookError, read_submission
+
+CELL_TIMEOUT_S = 60
 
 __all__ = ["NotebookError", "check_notebook"]
 
@@ -60,7 +65,7 @@ def check_notebook(path: Path, echo: Callable[[str], None] = print) -> bool:
             ok = not lines
             echo(f"{'ok  ' if ok else 'FAIL'} {key}: " + ("answers readable, values graded after you submit" if ok else "; ".join(lines)))
         else:
-            result = _run_pair(key, ids[key], ids[f"{key}_test"])
+            result = run_pair(key, ids[key], ids[f"{key}_test"])
             ok = result.passed
             echo(f"{'ok  ' if ok else 'FAIL'} {key}: public tests " + ("pass" if ok else "fail"))
             for line in result.output.splitlines():
@@ -68,3 +73,29 @@ def check_notebook(path: Path, echo: Callable[[str], None] = print) -> bool:
         all_ok &= ok
     echo("all public checks pass" if all_ok else "some public checks fail")
     return all_ok
+
+
+@dataclass
+class CellCheck:
+    """The outcome of one problem's public tests."""
+
+    key: str
+    passed: bool
+    output: str
+
+
+def run_pair(key: str, solution: str, tests: str) -> CellCheck:
+    """Run a solution cell then its public test cell in a fresh Python process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / f"{key}.py"
+        script.write_text(solution + "\n\n" + tests)
+        try:
+            proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                                  timeout=CELL_TIMEOUT_S, cwd=tmp)
+        except subprocess.TimeoutExpired:
+            return CellCheck(key, False, f"timed out after {CELL_TIMEOUT_S} s")
+    output = proc.stdout
+    if proc.returncode != 0:
+        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
+        output += ("\n" if output else "") + f"FAILED: {last}"
+    return CellCheck(key, proc.returncode == 0, output.strip())

@@ -29,7 +29,8 @@ import sympy as sp
 from mpmath.libmp import from_float
 
 from .exact import decimal_places, rounded
-from .variant import EXACT, Answer, Exact, Misconception, Reject, decimals_tolerance
+from ..tolerance import EXACT, decimals_tolerance, flat, shape
+from .variant import Answer, Exact, Misconception, Reject
 
 PLACES = 3  # decimals asked for where a value is irrational (sigmoid, tanh, log)
 ZERO, ONE = 0, 1  # plain ints: they keep a Rational a Rational and a float a float
@@ -285,20 +286,12 @@ def _paren(tex: str) -> str:
     return f"({tex})" if " - " in tex or " + " in tex else tex
 
 
-def _flat(x: Exact) -> list:
-    return [y for v in x for y in _flat(v)] if isinstance(x, (list, tuple)) else [x]
-
-
-def _shape(x: Exact) -> tuple:
-    return (len(x),) + _shape(x[0]) if isinstance(x, (list, tuple)) and x else ()
-
-
 def differs(a: Exact, b: Exact) -> bool:
     """Do two (nested) values differ beyond rounding noise?"""
-    if _shape(a) != _shape(b):
+    if shape(a) != shape(b):
         return True
     # Values carry at least 53 bits, so anything beyond 1e-12 (relative) is a real difference.
-    return any(abs(float(x) - float(y)) > 1e-12 * (1 + abs(float(y))) for x, y in zip(_flat(a), _flat(b)))
+    return any(abs(float(x) - float(y)) > 1e-12 * (1 + abs(float(y))) for x, y in zip(flat(a), flat(b)))
 
 
 def misconceptions_from(name: str, feedback: str, right: dict[str, Exact], wrong: dict[str, Exact]) -> list[Misconception]:
@@ -312,7 +305,7 @@ def misconceptions_from(name: str, feedback: str, right: dict[str, Exact], wrong
 
 def graded_answer(name: str, label: str, value: Exact, nonzero: bool = False) -> Answer:
     """An Answer graded exactly when its value is rational, else to PLACES decimals."""
-    exact = all(is_exact(x) for x in _flat(value))
+    exact = all(is_exact(x) for x in flat(value))
     tol = EXACT if exact else decimals_tolerance(PLACES)
     kind = "vector" if isinstance(value, list) else "number"
     return Answer(name, label, as_sympy(value), kind=kind, tolerance=tol, nonzero=nonzero)
@@ -324,7 +317,7 @@ def number_style(answers: Iterable[Exact], given: Iterable[sp.Expr], max_places:
     Exact answers must be terminating decimals with at most `max_places` places and
     magnitude at most 1000; any irrational value makes the style "decimals".
     """
-    numbers = [x for v in answers for x in _flat(v)]
+    numbers = [x for v in answers for x in flat(v)]
     if not all(is_exact(x) for x in numbers):
         return "decimals"
     for x in numbers:

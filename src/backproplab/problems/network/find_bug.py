@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exact import pick
-from .netgraph import Gradients, backward, key_str
-from .network import (
-    Graph, backward_answers, describe, drawn_graph, forward_answers, forward_text, given_numbers, matrix_tex,
-    prime_on_z,
-)
-from .qa import same_within
-from .variant import EXACT, Answer, Misconception, ProblemType, Reject, Step, Tolerance, Variant
+from ...tolerance import EXACT, Tolerance
+from ..exact import pick
+from ..expression_graph import Gradients, backward, key_str
+from ..qa import same_within
+from ..variant import Answer, Misconception, ProblemType, Reject, Step, Variant
+from .mistakes import prime_on_z
+from .model import Graph, backward_answers, drawn_graph, forward_answers, given_numbers
+from .wording import describe, forward_text, matrix_tex
 
 # A planted error must stand out in the 4 decimals shown, not only in the 10th.
 VISIBLE = Tolerance(rel=0.05, abs=0.01, why="visible in the numbers shown")
