@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,14 @@ def expected_score(key: dict, wrong: dict[tuple[str, str], str] | None = None) -
                 earned += weight * float(p.get("credit", {}).get(mistake, m.get("credit", 0.0)))
         total += float(p["points"]) * earned / sum(weights.values())
     return total
+
+
+def key_params(variant):
+    """`variant` with its params replaced by what its key stores (JSON strings, as a third party reads them).
+
+    Key tests re-derive every answer from these alone: that is the key contract (docs/key-schema.md).
+    """
+    from backproplab.key import json_params
+
+    variant.params = json.loads(json.dumps(json_params(variant.params)))
+    return variant

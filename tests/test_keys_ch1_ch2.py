@@ -20,14 +20,17 @@ from backproplab.problems import get
 from backproplab.problems.qa import make_variant
 from backproplab.problems.variant import Variant
 
+from conftest import key_params
+
 SEEDS = range(1000)
 HALF = {"mean": 1.0, "half-mean": 0.5}  # the factor in front of (1/N)Σ(ŷ − y)² for each convention
 
 
 @cache
 def variants(problem: str) -> list[Variant]:
-    """The variants of seeds 0..999, generated once per test session."""
-    return [make_variant(get(problem), seed) for seed in SEEDS]
+    """The variants of seeds 0..999, generated once per test session, with `params` as the key
+    stores them (the key contract: every answer is re-derived from those alone)."""
+    return [key_params(make_variant(get(problem), seed)) for seed in SEEDS]
 
 
 def num(s: str) -> float:
@@ -82,7 +85,7 @@ def test_mse_of_predictions_matches_float_mean():
     for v in variants("mse_of_predictions"):
         pred = np.array([num(s) for s in v.params["predictions"]])
         target = np.array([num(s) for s in v.params["targets"]])
-        want = HALF[v.params["convention"]] * np.mean((pred - target) ** 2)
+        want = HALF[v.params["mse_convention"]] * np.mean((pred - target) ** 2)
         assert want > 0 and close(value(v, "loss"), want), v.params
 
 
@@ -93,7 +96,7 @@ def test_loss_of_linear_model_matches_float_model():
         ys = np.array([num(s) for s in v.params["y"]])
         pred = w * xs + b
         assert close(value(v, "predictions"), pred), v.params
-        assert close(value(v, "loss"), HALF[v.params["convention"]] * np.mean((pred - ys) ** 2)), v.params
+        assert close(value(v, "loss"), HALF[v.params["mse_convention"]] * np.mean((pred - ys) ** 2)), v.params
 
 
 # --- chapter 2: gradients and steps ----------------------------------------------------------
@@ -103,7 +106,7 @@ def mse_loss(v: Variant):
     """The variant's loss L(w, b) as a plain float function."""
     xs = [num(s) for s in v.params["x"]]
     ys = [num(s) for s in v.params["y"]]
-    half = HALF[v.params["convention"]]
+    half = HALF[v.params["mse_convention"]]
     return lambda w, b: half * sum((w * xi + b - yi) ** 2 for xi, yi in zip(xs, ys)) / len(xs)
 
 
@@ -139,7 +142,7 @@ def quadratic_1d(v: Variant):
 def test_gd_steps_1d_matches_float_iteration():
     for v in variants("gd_steps_1d"):
         f = quadratic_1d(v)
-        x0, eta, k = num(v.params["x0"]), num(v.params["eta"]), v.params["k"]
+        x0, eta, k = num(v.params["x0"]), num(v.params["eta"]), v.params["steps"]
         assert abs(fd_grad(f, [x0])[0]) > 1e-6, "started at the minimum"
         path = [p[0] for p in descend_float(f, eta, [x0], k)]
         assert close(value(v, "iterates"), path, 1e-6), v.params
@@ -151,7 +154,7 @@ def test_gd_steps_1d_matches_float_iteration():
 def test_gd_steps_1d_misconceptions_are_the_named_mistakes():
     for v in variants("gd_steps_1d")[:200]:
         f = quadratic_1d(v)
-        x0, eta, k = num(v.params["x0"]), num(v.params["eta"]), v.params["k"]
+        x0, eta, k = num(v.params["x0"]), num(v.params["eta"]), v.params["steps"]
         mis = {m.name: [float(e) for e in m.value] for m in v.misconceptions}
         assert close(mis["gradient ascent"], [p[0] for p in descend_float(f, -eta, [x0], k)], 1e-6)
         assert close(mis["learning rate forgotten"], [p[0] for p in descend_float(f, 1.0, [x0], k)], 1e-6)
@@ -163,15 +166,15 @@ def test_gd_steps_1d_misconceptions_are_the_named_mistakes():
 def test_gd_steps_2d_matches_float_iteration():
     seen_cross = 0
     for v in variants("gd_steps_2d"):
-        a, b, h = (num(v.params[k]) for k in ("a", "b", "h"))
+        a, b, h = (num(v.params[k]) for k in ("axx", "ayy", "axy"))
         c1, c2 = (num(s) for s in v.params["c"])
-        start = [num(s) for s in v.params["start"]]
+        start = [num(s) for s in v.params["x0"]]
 
         def f(x, y):
             return a * (x - c1) ** 2 + b * (y - c2) ** 2 + h * (x - c1) * (y - c2)
 
         assert max(abs(g) for g in fd_grad(f, start)) > 1e-6
-        path = descend_float(f, num(v.params["eta"]), start, v.params["k"])
+        path = descend_float(f, num(v.params["eta"]), start, v.params["steps"])
         assert close(value(v, "iterates"), path, 1e-6), v.params
         assert short_decimals(v.answer("iterates").value), "iterates must be easy to write by hand"
         seen_cross += h != 0
@@ -198,8 +201,8 @@ def classify_run(step, steps: int = 200) -> str:
 def test_learning_rate_regimes_match_simulated_runs():
     seen = set()
     for v in variants("learning_rate_regimes"):
-        a = num(v.params["a"])
-        f = lambda x: a * x**2  # noqa: E731
+        a, c, d = (num(v.params[k]) for k in ("a", "c", "d"))
+        f = lambda x: a * (x - c) ** 2 + d  # noqa: E731
         rates = [num(s) for s in v.params["rates"]]
         factors = [descend_float(f, eta, [1.0], 1)[0][0] for eta in rates]  # x1 / x0 with x0 = 1
         runs = [classify_run(lambda x, eta=eta: x - eta * fd_grad(f, [x])[0]) for eta in rates]
@@ -212,8 +215,9 @@ def test_learning_rate_regimes_match_simulated_runs():
 
 def test_largest_stable_rate_is_the_convergence_threshold():
     cases = variants("largest_stable_rate")
-    a1 = np.array([num(v.params["a1"]) for v in cases])
-    a2 = np.array([num(v.params["a2"]) for v in cases])
+    assert all(v.params["axy"] == "0" and v.params["c"] == ["0", "0"] for v in cases)
+    a1 = np.array([num(v.params["axx"]) for v in cases])
+    a2 = np.array([num(v.params["ayy"]) for v in cases])
     eta_max = np.array([value(v, "eta_max") for v in cases])
 
     def f(x, y):
@@ -244,7 +248,8 @@ def test_largest_stable_rate_is_the_convergence_threshold():
 
 def test_steps_to_epsilon_matches_brute_force_count():
     for v in variants("steps_to_epsilon"):
-        a, eta, x0, eps = (Fraction(v.params[k]) for k in ("a", "eta", "x0", "eps"))
+        a, eta, x0, eps = (Fraction(v.params[k]) for k in ("a", "eta", "x0", "threshold"))
+        assert v.params["c"] == v.params["d"] == "0"
         h = Fraction(1, 1000)  # a central difference is exact on a quadratic, in exact arithmetic
         x, k = x0, 0
         while abs(x) > eps:
@@ -297,7 +302,7 @@ def test_only_the_key_plot_shows_the_iterates_and_both_show_every_point(problem)
 
 def test_contours_are_level_sets_of_the_2d_quadratic():
     for v in variants("gd_steps_2d")[:200]:
-        a, b, h = (num(v.params[k]) for k in ("a", "b", "h"))
+        a, b, h = (num(v.params[k]) for k in ("axx", "ayy", "axy"))
         c1, c2 = (num(t) for t in v.params["c"])
         rings = next(line for line in v.plots[0].lines() if len(line.xs) > 20)
         u, w = np.array(rings.xs) - c1, np.array(rings.ys) - c2
@@ -314,5 +319,5 @@ def test_the_steps_plot_holds_the_path_and_epsilon():
         (plot,) = v.plots
         path, eps = plot.lines()
         n = int(v.answer("steps").value)
-        assert len(path.xs) == n + 2 and path.ys[n] <= num(v.params["eps"]) < path.ys[n - 1]
+        assert len(path.xs) == n + 2 and path.ys[n] <= num(v.params["threshold"]) < path.ys[n - 1]
         assert in_frame(plot, list(zip(path.xs, path.ys)) + list(zip(eps.xs, eps.ys))), v.params

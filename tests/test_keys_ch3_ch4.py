@@ -1,7 +1,7 @@
 """Chapters 3–4 hand problems: every key checked against an independent computation.
 
 The reference here reads only what a key records (the documented `params`
-schema, docs/key-schema-network.md) and recomputes everything with mpmath at 40
+schema, docs/key-schema.md) and recomputes everything with mpmath at 40
 digits: forward values directly, every gradient by central finite differences
 with h = 1e-12. The truncation error of a central difference is O(h²) ≈ 1e-24
 times the third derivative (bounded by a few hundred for these small nets and
@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from conftest import run_cli, solved_course
 
+from conftest import key_params
 from backproplab.problems import get
 from backproplab.problems.qa import make_variant, problems_with, same_within
 
@@ -61,7 +62,7 @@ def central(f, x):
 def variants(problem: str, n: int = VARIANTS, options: dict | None = None):
     ptype = get(problem)
     for seed in range(n):
-        yield make_variant(ptype, seed, options)
+        yield key_params(make_variant(ptype, seed, options))
 
 
 def assert_misconceptions_distinct(v) -> None:
@@ -198,7 +199,7 @@ def test_network_backward_gradients_match_finite_differences():
         for name, want in grads.items():
             assert_close_nested(v.answer(name).value, want, name)
             assert v.params["claims"]["gradients"][name] is not None
-        lr = num(spec["learning_rate"])
+        lr = num(spec["eta"])
         for l, (W, b) in enumerate(zip(ref.W, ref.b), start=1):
             assert_close_nested(v.answer(f"W{l}_new").value,
                                 [[w - lr * g for w, g in zip(rw, rg)] for rw, rg in zip(W, grads[f"dW{l}"])], f"W{l}_new")
@@ -227,7 +228,7 @@ def check_network_forward_values(v) -> RefNet:
 def check_backward_misconception_values(v, ref: RefNet, grads: dict) -> None:
     """Named wrong answers mean what their names say (checked against the reference gradients)."""
     N = len(ref.X)
-    lr = num(v.params["network"]["learning_rate"])
+    lr = num(v.params["network"]["eta"])
     for m in v.misconceptions:
         stem = m.answer.rstrip("0123456789_new")
         if m.name == "missing 1/N":
@@ -331,7 +332,7 @@ def test_find_the_bug_names_the_first_inconsistent_line():
 def test_shapes_match_numpy():
     rng = np.random.default_rng(0)
     for v in variants("network_shapes"):
-        sizes, N, conv = v.params["sizes"], v.params["batch"], v.params["convention"]
+        sizes, N, conv = v.params["sizes"], v.params["batch"], v.params["layout"]
         shape = {a.name: tuple(int(x) for x in a.value) for a in v.answers}
         A = rng.normal(size=(N, sizes[0]) if conv == "rows" else (sizes[0], N))
         X, cache = A, []
@@ -367,8 +368,8 @@ def test_variants_are_reproducible_and_tables_well_formed(problem):
 
 
 def test_documented_recipe_verifies_keys(tmp_path):
-    """The standard-library recipe in docs/key-schema-network.md runs on our keys and agrees with them."""
-    doc = (Path(__file__).parent.parent / "docs" / "key-schema-network.md").read_text()
+    """The standard-library recipe in docs/key-schema.md runs on our keys and agrees with them."""
+    doc = (Path(__file__).parent.parent / "docs" / "key-schema.md").read_text()
     recipe = re.findall(r"```python\n(.*?)```", doc, re.S)[-1]
     entries = [{"type": v.problem, "params": v.params} for v in variants("network_backward", 40)]
     (tmp_path / "alice.json").write_text(json.dumps({"problems": entries}))

@@ -17,6 +17,7 @@ import mpmath
 import numpy as np
 import pytest
 
+from conftest import key_params
 from backproplab.problems import get, registry
 from backproplab.problems.exact import to_float
 from backproplab.problems.overfitting import FIXES
@@ -32,7 +33,7 @@ CH5_CH6 = ["updates_per_epoch", "minibatch_gradient", "momentum_steps", "adam_st
 @cache
 def variants(pid: str) -> list[Variant]:
     """The variants of seeds 0..N_VARIANTS-1 (each already passed QA in make_variant)."""
-    return [make_variant(get(pid), seed) for seed in range(N_VARIANTS)]
+    return [key_params(make_variant(get(pid), seed)) for seed in range(N_VARIANTS)]
 
 
 def num(value) -> float:
@@ -103,7 +104,7 @@ def test_minibatch_gradient_by_finite_differences():
         p = v.params
         w, eta = num(p["w"]), num(p["eta"])
         xs, ys = [num(x) for x in p["x"]], [num(y) for y in p["y"]]
-        half = 1.0 if p["convention"] == "mean" else 0.5
+        half = 1.0 if p["mse_convention"] == "mean" else 0.5
         per = [central_difference(lambda t: batch_loss(t, [x], [y], half), w) for x, y in zip(xs, ys)]
         full = central_difference(lambda t: batch_loss(t, xs, ys, half), w)
         idx = [i - 1 for i in p["batch"]]
@@ -118,22 +119,22 @@ def test_minibatch_gradient_by_finite_differences():
 
 
 def test_momentum_by_float_iteration():
-    two_step = [make_variant(get("momentum_steps"), s, {"steps": 2}) for s in range(50)]
+    two_step = [key_params(make_variant(get("momentum_steps"), s, {"steps": 2})) for s in range(50)]
     for v in variants("momentum_steps") + two_step:
         p = v.params
-        a, c, w, eta, beta = (num(p[k]) for k in ("a", "c", "w0", "eta", "beta"))
-        vel, ws, vs = 0.0, [], []
+        a, c, d, w, eta, beta = (num(p[k]) for k in ("a", "c", "d", "w0", "eta", "beta"))
+        vel, ws, vs = num(p["v0"]), [], []
         for _ in range(p["steps"]):
-            g = central_difference(lambda t: a / 2 * (t - c) ** 2, w)
-            vel = beta * vel + (g if p["convention"] == "sum" else (1 - beta) * g)
+            g = central_difference(lambda t: a * (t - c) ** 2 + d, w)
+            vel = beta * vel + (g if p["momentum_convention"] == "sum" else (1 - beta) * g)
             w -= eta * vel
             vs.append(vel), ws.append(w)
         assert close(key(v, "v"), vs, 1e-7) and close(key(v, "w"), ws, 1e-7)
         # A student who rounds g, v and w to 4 decimals at every step is still accepted.
         vel, w, ws, vs = 0.0, num(p["w0"]), [], []
         for _ in range(p["steps"]):
-            g = round(a * (w - c), 4)
-            vel = round(beta * vel + (g if p["convention"] == "sum" else (1 - beta) * g), 4)
+            g = round(2 * a * (w - c), 4)
+            vel = round(beta * vel + (g if p["momentum_convention"] == "sum" else (1 - beta) * g), 4)
             w = round(w - eta * vel, 4)
             vs.append(vel), ws.append(w)
         for name, got in (("v", vs), ("w", ws)):
@@ -148,14 +149,14 @@ def sig4(x: float) -> float:
 def test_adam_by_float_iteration():
     for v in variants("adam_steps"):
         p = v.params
-        w, eta, b1, b2 = num(p["w0"]), num(p["eta"]), num(p["beta1"]), num(p["beta2"])
-        m = s = 0.0
+        w, eta, b1, b2, eps = (num(p[k]) for k in ("w0", "eta", "beta1", "beta2", "epsilon"))
+        m, s = num(p["m0"]), num(p["v0"])
         rows = {"m": [], "v": [], "m_hat": [], "v_hat": [], "w": []}
         for t, g in enumerate((num(x) for x in p["g"]), start=1):
             m = b1 * m + (1 - b1) * g
             s = b2 * s + (1 - b2) * g * g
             mh, vh = m / (1 - b1**t), s / (1 - b2**t)
-            w = w - eta * mh / (math.sqrt(vh) + 1e-8)
+            w = w - eta * mh / (math.sqrt(vh) + eps)
             for name, val in zip(rows, (m, s, mh, vh, w)):
                 rows[name].append(val)
         for name, vals in rows.items():
@@ -216,6 +217,7 @@ def test_init_scale_from_the_second_moment_of_the_activation():
     for v in variants("init_scale"):
         p = v.params
         n, m = p["n"], moment[p["activation"]]
+        assert num(p["variance_factor"]) == 1 / m  # the rule the key states: Var(w) = variance_factor / n
         std = math.sqrt(1 / (n * m))
         gain = num(p["sigma0"]) * math.sqrt(n * m)
         assert close(key(v, "std"), std) and close(key(v, "variance"), std**2)
@@ -226,7 +228,7 @@ def test_clip_global_norm_with_numpy():
     for v in variants("clip_global_norm"):
         gw = np.array([num(x) for x in v.params["g_W"]])
         gb = np.array([num(x) for x in v.params["g_b"]])
-        c = num(v.params["c"])
+        c = num(v.params["threshold"])
         total = np.linalg.norm(np.concatenate([gw, gb]))
         factor = min(1.0, c / total)
         assert close(key(v, "global_norm"), total) and close(key(v, "factor"), factor)
@@ -257,8 +259,8 @@ def test_overshooting_by_running_gradient_descent():
     seen = set()
     for v in variants("overshooting"):
         p = v.params
-        a, c, x0, eta = num(p["a"]), num(p["c"]), num(p["x0"]), num(p["eta"])
-        f = lambda t: a * (t - c) ** 2  # noqa: E731
+        a, c, d, x0, eta = (num(p[k]) for k in ("a", "c", "d", "x0", "eta"))
+        f = lambda t: a * (t - c) ** 2 + d  # noqa: E731
         xs = [x0]
         for _ in range(200):  # the exact map, so divergence does not meet round-off in the difference
             xs.append(xs[-1] - eta * 2 * a * (xs[-1] - c))

@@ -268,3 +268,23 @@ def test_decode_rejects_hostile_headers():
     for data in cases:
         with pytest.raises(WireError):
             decode(data, max_str=1000)
+
+
+def test_inside_the_sandbox_only_its_own_package_numpy_and_the_stdlib_are_loaded(box):
+    """The zygote runs `inside/` as a package of its own: nothing of backproplab beyond it is
+    loaded (or visible) in a session, only the standard library and numpy."""
+    import sys
+
+    source = ("import sys\n"
+              "def loaded():\n"
+              "    return sorted({m.split('.')[0] for m in sys.modules})\n"
+              "def where():\n"
+              "    return sys.modules['inside'].__path__[0]\n")
+    with box.session(source) as s:
+        tops = s.call("loaded")
+        assert "inside" in tops and "numpy" in tops and "backproplab" not in tops
+        # numpy.random's Cython runtime, and setuptools' .pth hook that comes with a site-packages folder
+        allowed = set(sys.stdlib_module_names) | {"inside", "numpy", "__main__", "cython_runtime", "_distutils_hack"}
+        assert {t for t in tops if not t.startswith("_cython_")} <= allowed, set(tops) - allowed
+        if box.isolation == "bubblewrap":
+            assert s.call("where") == "/opt/backproplab/inside"

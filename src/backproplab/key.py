@@ -1,10 +1,10 @@
 """The answer key: the contract between generating a variant and grading it.
 
 `generate` writes one key per student (`.backproplab/keys/<HW>/<student>.json`)
-with `write_key`; everything that grades, checks or reports reads it with
+with `make_key` and `dumps_key`; everything that grades, checks or reports reads it with
 `read_key`, never as a raw dict. docs/key-schema.md documents every field, and
 for every problem type every entry of `params`: a key's `params` alone are
-enough to re-derive each of its answers (tests/test_key_contract.py does).
+enough to re-derive each of its answers (tests/test_keys_ch*.py do).
 """
 
 from __future__ import annotations

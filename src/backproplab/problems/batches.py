@@ -152,7 +152,7 @@ def minibatch_gradient(rng: np.random.Generator) -> Variant:
         problem="minibatch_gradient",
         title="Full-batch, single-example and mini-batch gradients",
         statement=statement,
-        params={"convention": conv, "w": to_str(w), "x": to_str(xs), "y": to_str(ys), "eta": to_str(eta),
+        params={"mse_convention": conv, "w": to_str(w), "x": to_str(xs), "y": to_str(ys), "eta": to_str(eta),
                 "single": single + 1, "batch": [i + 1 for i in batch]},
         answers=[
             Answer("per_example", "the gradient of each example on its own, in order", g, kind="vector"),

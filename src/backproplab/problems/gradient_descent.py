@@ -200,7 +200,7 @@ def mse_gradient_step(rng: np.random.Generator) -> Variant:
         problem="mse_gradient_step",
         title="One gradient step on the MSE of a linear model",
         statement=statement,
-        params={"convention": conv, "x": to_str(xs), "y": to_str(ys), "w": to_str(w0), "b": to_str(b0), "eta": to_str(eta)},
+        params={"mse_convention": conv, "x": to_str(xs), "y": to_str(ys), "w": to_str(w0), "b": to_str(b0), "eta": to_str(eta)},
         answers=[
             Answer("dw", "$\\partial L/\\partial w$", dw, nonzero=True),
             Answer("db", "$\\partial L/\\partial b$", db, nonzero=True),
@@ -290,7 +290,7 @@ def gd_steps_1d(rng: np.random.Generator) -> Variant:
         problem="gd_steps_1d",
         title="Gradient descent on a parabola",
         statement=statement,
-        params={"a": to_str(a), "c": to_str(c), "d": to_str(d), "x0": to_str(x0), "eta": to_str(eta), "k": k},
+        params={"a": to_str(a), "c": to_str(c), "d": to_str(d), "x0": to_str(x0), "eta": to_str(eta), "steps": k},
         answers=[
             Answer("iterates", f"the iterates $x_1, \\dots, x_{k}$", path, kind="vector"),
             Answer("f_last", f"$f(x_{k})$", f_last),
@@ -380,8 +380,8 @@ def gd_steps_2d(rng: np.random.Generator) -> Variant:
         problem="gd_steps_2d",
         title="Gradient descent on a 2-D quadratic",
         statement=statement,
-        params={"a": to_str(a), "b": to_str(bb), "h": to_str(h), "c": to_str([c1, c2]), "start": to_str(list(start)),
-                "eta": to_str(eta), "k": k},
+        params={"axx": to_str(a), "ayy": to_str(bb), "axy": to_str(h), "c": to_str([c1, c2]),
+                "x0": to_str(list(start)), "eta": to_str(eta), "steps": k},
         answers=[Answer("iterates", f"the points after steps 1..{k}", iterates, kind="vector")],
         steps=steps,
         misconceptions=mis,

@@ -224,7 +224,7 @@ def init_scale(rng: np.random.Generator) -> Variant:
         problem="init_scale",
         title="Initialisation scale",
         statement=statement,
-        params={"activation": act, "n": n, "layers": n_layers, "sigma0": to_str(sigma0)},
+        params={"activation": act, "n": n, "variance_factor": to_str(c), "layers": n_layers, "sigma0": to_str(sigma0)},
         answers=[
             Answer("std", "the standard deviation of the weights", std),
             Answer("variance", "the variance of the weights", variance),
@@ -304,7 +304,7 @@ def clip_global_norm(rng: np.random.Generator) -> Variant:
         problem="clip_global_norm",
         title="Gradient clipping by global norm",
         statement=statement,
-        params={"g_W": to_str(gw), "g_b": to_str(gb), "c": to_str(c)},
+        params={"g_W": to_str(gw), "g_b": to_str(gb), "threshold": to_str(c)},
         answers=[
             Answer("global_norm", "the global norm $\\lVert g \\rVert$", total),
             Answer("factor", "the factor every gradient is multiplied by", scale),

@@ -114,7 +114,7 @@ def learning_rate_regimes(rng: np.random.Generator) -> Variant:
         problem="learning_rate_regimes",
         title="Monotone, oscillating, 2-cycle or divergent?",
         statement=statement,
-        params={"a": to_str(a), "rates": to_str(rates)},
+        params={"a": to_str(a), "c": "0", "d": "0", "rates": to_str(rates)},
         answers=[
             Answer("factors", "the factors $q$", factors, kind="vector"),
             Answer("regimes", "the behaviour for each rate", regimes, kind="choice", choices=list(REGIMES)),
@@ -180,7 +180,7 @@ def largest_stable_rate(rng: np.random.Generator) -> Variant:
         problem="largest_stable_rate",
         title="The largest stable learning rate",
         statement=statement,
-        params={"a1": to_str(a1), "a2": to_str(a2)},
+        params={"axx": to_str(a1), "ayy": to_str(a2), "axy": "0", "c": ["0", "0"]},
         answers=[
             Answer("eta_max", "$\\eta_{\\max}$", eta_max, nonzero=True),
             Answer("eta_best", "$\\eta^*$", eta_best, nonzero=True),
@@ -259,7 +259,7 @@ def steps_to_epsilon(rng: np.random.Generator) -> Variant:
         problem="steps_to_epsilon",
         title="Steps until within ε of the minimum",
         statement=statement,
-        params={"a": to_str(a), "eta": to_str(eta), "x0": to_str(x0), "eps": to_str(eps)},
+        params={"a": to_str(a), "c": "0", "d": "0", "eta": to_str(eta), "x0": to_str(x0), "threshold": to_str(eps)},
         answers=[Answer("steps", "the number of steps", sp.Integer(n), nonzero=True)],
         steps=steps,
         misconceptions=mis,

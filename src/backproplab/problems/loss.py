@@ -71,7 +71,7 @@ def mse_of_predictions(rng: np.random.Generator) -> Variant:
         problem="mse_of_predictions",
         title="Mean squared error of predictions",
         statement=statement,
-        params={"convention": conv, "predictions": to_str(pred), "targets": to_str(target)},
+        params={"mse_convention": conv, "predictions": to_str(pred), "targets": to_str(target)},
         answers=[Answer("loss", "the loss $L$", loss, nonzero=True)],
         steps=steps,
         misconceptions=mse_misconceptions("loss", pred, target, half),
@@ -115,7 +115,7 @@ def loss_of_linear_model(rng: np.random.Generator) -> Variant:
         problem="loss_of_linear_model",
         title="Loss of a linear model",
         statement=statement,
-        params={"convention": conv, "w": to_str(w), "b": to_str(b), "x": to_str(xs), "y": to_str(ys)},
+        params={"mse_convention": conv, "w": to_str(w), "b": to_str(b), "x": to_str(xs), "y": to_str(ys)},
         answers=[
             Answer("predictions", "the predictions $\\hat y$", pred, kind="vector"),
             Answer("loss", "the loss $L$", loss, nonzero=True),

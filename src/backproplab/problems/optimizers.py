@@ -105,8 +105,8 @@ def momentum_steps(rng: np.random.Generator, steps: int = 3, convention: str | N
         problem="momentum_steps",
         title="Gradient descent with momentum by hand",
         statement=statement,
-        params={"convention": conv, "a": to_str(a), "c": to_str(c), "w0": to_str(w0), "eta": to_str(eta),
-                "beta": to_str(beta), "steps": steps},
+        params={"momentum_convention": conv, "a": to_str(a / 2), "c": to_str(c), "d": "0", "w0": to_str(w0),
+                "v0": "0", "eta": to_str(eta), "beta": to_str(beta), "steps": steps},
         answers=[
             Answer("v", f"the velocities $[v_1, \\dots, v_{steps}]$", vs, kind="vector", tolerance=CARRIED),
             Answer("w", f"the weights $[w_1, \\dots, w_{steps}]$", ws, kind="vector", tolerance=CARRIED),
@@ -209,7 +209,8 @@ def adam_steps(rng: np.random.Generator) -> Variant:
         problem="adam_steps",
         title="Adam by hand",
         statement=statement,
-        params={"w0": to_str(w0), "g": to_str(gs), "eta": to_str(eta), "beta1": to_str(b1), "beta2": to_str(b2)},
+        params={"w0": to_str(w0), "g": to_str(gs), "eta": to_str(eta), "beta1": to_str(b1), "beta2": to_str(b2),
+                "epsilon": to_str(EPS), "m0": "0", "v0": "0"},
         answers=[
             Answer("m", "$[m_1, m_2, m_3]$", key["m"], kind="vector", tolerance=FIGURES_CARRIED),
             Answer("v", "$[v_1, v_2, v_3]$", key["v"], kind="vector", tolerance=FIGURES_CARRIED),

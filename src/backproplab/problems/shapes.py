@@ -75,7 +75,7 @@ def network_shapes(rng: np.random.Generator, layers: int = 2, convention: str | 
         [f"${_tex(n)}$", f"$({', '.join(map(str, s))})$", _why(n, convention)] for n, s in right.items()]
     return Variant(
         problem="network_shapes", title="Shapes in a batched network", statement=statement,
-        params={"sizes": sizes, "batch": N, "convention": convention},
+        params={"sizes": sizes, "batch": N, "layout": convention},
         answers=answers, steps=[Step("Shapes follow from the convention:", table=table)],
         misconceptions=mis, given=[sp.Integer(x) for x in sizes + [N]], style="integers",
     )

@@ -67,12 +67,15 @@ class Network:
         return OUTPUT[self.loss] if layer == self.layers else self.hidden
 
     def to_json(self) -> dict:
-        """The network in the documented key schema (docs/key-schema-network.md)."""
-        return {
+        """The network in the documented key schema (docs/key-schema.md)."""
+        out = {
             "sizes": list(self.sizes), "hidden_activation": self.hidden, "output_activation": OUTPUT[self.loss],
             "loss": self.loss, "W": to_str([list(w) for w in self.W]), "b": to_str(list(self.b)),
-            "X": to_str(self.X), "Y": to_str(self.Y), "learning_rate": to_str(self.lr),
+            "X": to_str(self.X), "Y": to_str(self.Y), "eta": to_str(self.lr),
         }
+        if self.loss == "mse":  # LOSS_TEX: (1/N) Σ ½‖ŷ − y‖²
+            out["mse_convention"] = "half-mean"
+        return out
 
 
 @dataclass
