@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
@@ -150,6 +151,56 @@ def to_floats(value: Any) -> Any:
     return float(value)
 
 
+def answer_form(kind: str, value: Any, choices: list[str] | None = None) -> dict:
+    """The form an answer must have ({"kind", "shape", "choices"}): what `form_problem` checks.
+
+    The grader derives it from the key, the notebook's check cell carries the same dict,
+    so both reject the same answers with the same message.
+    """
+    form: dict = {"kind": kind}
+    if isinstance(value, list):
+        form["shape"] = list(shape(value))
+    if choices:
+        form["choices"] = list(choices)
+    return form
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"[\s_\-]+", "", text.strip().strip("'\"").strip().rstrip(".").lower())
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def choice_label(text: str, labels: list[str]) -> str | None:
+    """The label a choice answer means, or None when it means none (or more than one).
+
+    Accepted: the label itself in any case, with surrounding quotes or a trailing
+    period, a plural, hyphens or spaces changed; a prefix of one label only ('mono');
+    a word of the same stem as one label only ('monotonic' for 'monotone').
+    """
+    if not isinstance(text, str):
+        return None
+    got = _squeeze(text)
+    if not got:
+        return None
+    by_key = {_squeeze(label): label for label in labels}
+    for key in (got, got[:-1] if got.endswith("s") else None, got[:-2] if got.endswith("es") else None):
+        if key and key in by_key:
+            return by_key[key]
+    if len(got) >= 3:
+        prefixed = [label for key, label in by_key.items() if key.startswith(got)]
+        if len(prefixed) == 1:
+            return prefixed[0]
+    stem = [label for key, label in by_key.items()
+            if len(key) > 1 and _common_prefix(got, key) >= max(5, len(key) - 3)]
+    return stem[0] if len(stem) == 1 else None
+
+
 def form_problem(value: Any, form: dict) -> str | None:
     """Why `value` does not have the form `form` ({"kind", "shape", "choices"}), or None."""
     kind = form["kind"]
@@ -171,11 +222,45 @@ def form_problem(value: Any, form: dict) -> str | None:
         items = value if isinstance(value, list) else [value]
         if "shape" in form and (not isinstance(value, list) or len(value) != form["shape"][0]):
             return f"should be a list of {form['shape'][0]} choices"
+        if "shape" not in form and isinstance(value, list):
+            return "should be one choice, not a list"
         if not all(isinstance(x, str) for x in items):
             return "should be a string (or a list of strings) from the listed options"
-        bad = [x for x in items if choices and x not in choices]
+        bad = [x for x in items if choices and choice_label(x, choices) is None]
         return f"{bad[0]!r} is not one of {', '.join(map(repr, choices))}" if bad else None
     return None
+
+
+def as_labels(value: Any, choices: list[str]) -> Any:
+    """A choice answer with each string replaced by the label it means (unchanged where none)."""
+    if isinstance(value, list):
+        return [as_labels(v, choices) for v in value]
+    return (choice_label(value, choices) or value) if isinstance(value, str) else value
+
+
+def form_messages(parsed: Parsed, forms: dict[str, dict]) -> dict[str, str]:
+    """Why each answer of a cell cannot be graded, one line per answer (absent: it can be).
+
+    The grader, the notebook's check cell and `backproplab check` all report these
+    same lines, so "Form OK" means the grader will grade every answer.
+    """
+    out: dict[str, str] = {}
+    for name, form in forms.items():
+        if parsed.syntax_error:
+            out[name] = f"`{name}`: the answer cell is not valid Python ({parsed.syntax_error})."
+        elif name not in parsed.values:
+            out[name] = f"`{name}`: {parsed.errors.get(name, 'not answered')}."
+        else:
+            why = form_problem(readable(parsed.values[name], form), form)
+            if why:
+                out[name] = f"`{name}` {why}."
+    return out
+
+
+def readable(value: Any, form: dict) -> Any:
+    """A parsed answer as the grader compares it: numbers as floats, a choice by its label."""
+    got = to_floats(value)
+    return as_labels(got, form.get("choices") or []) if form["kind"] == "choice" else got
 
 
 def kernel_value(value: Any) -> Any:

@@ -6,7 +6,11 @@
     type = "mse_of_predictions"      # a problem type id (`backproplab list`)
     points = 4
     options = { }                    # keyword arguments for the generator (optional)
-    credit = { "missing 1/N" = 0.5 } # partial credit per misconception name (optional)
+    credit = { "missing 1/N" = 0.5 } # partial credit per misconception name (optional);
+                                     # "follow-through" (default 1) is the credit of an answer
+                                     # that follows correctly from the student's earlier slip
+    partial = "proportional"         # a list answer with some entries right: their share (default),
+                                     # or "all" (all entries or nothing)
 
 Problems get the keys p1, p2, ... in order; a key names the problem's cells
 (grade_ids `pN` and `pN_test`) and seeds its variant.
@@ -25,6 +29,7 @@ from .errors import ConfigError
 from .paths import data_dir
 from .problems.variant import ProblemType
 
+PARTIAL = ("proportional", "all")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -39,6 +44,7 @@ class ProblemSpec:
     points: float
     options: dict[str, Any] = field(default_factory=dict)
     credit: dict[str, float] = field(default_factory=dict)
+    partial: str = "proportional"  # or "all"
 
 
 @dataclass
@@ -91,5 +97,11 @@ def load(name: str) -> Assignment:
         points = float(item.get("points", 1))
         if points <= 0:
             raise AssignmentError(f"assignment {name!r}, problem {i}: points must be positive")
-        specs.append(ProblemSpec(f"p{i}", ptype, points, dict(item.get("options", {})), dict(item.get("credit", {}))))
+        partial = str(item.get("partial", "proportional"))
+        if partial not in PARTIAL:
+            raise AssignmentError(f"assignment {name!r}, problem {i}: partial must be one of {', '.join(PARTIAL)}")
+        credit = dict(item.get("credit", {}))
+        if not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in credit.values()):
+            raise AssignmentError(f"assignment {name!r}, problem {i}: every credit must be a number from 0 to 1")
+        specs.append(ProblemSpec(f"p{i}", ptype, points, dict(item.get("options", {})), credit, partial))
     return Assignment(path.name, str(spec.get("title", path.name)), str(spec.get("intro", "")), specs)

@@ -18,10 +18,12 @@ import orjson
 from .assignment import Assignment, ProblemSpec
 from .errors import ConfigError
 from .problems.exact import to_float, to_str
-from .problems.variant import Variant
+from .problems.follow import trees
+from .problems.variant import Answer, Variant
 from .tolerance import Tolerance
 
 SCHEMA = "backproplab-key/2"
+FOLLOW_THROUGH = "follow-through"  # the credit key for answers that follow from an earlier slip
 # Keys this version reads: /1 differs only in `params` (renamed and completed in /2), which grading never reads.
 READABLE = ("backproplab-key/1", SCHEMA)
 
@@ -41,16 +43,20 @@ class KeyAnswer:
     value: Any  # the same as floats (JSON key "float"); choices stay strings
     tolerance: Tolerance
     points: float
-    choices: list[str] | None = None
+    choices: list[str] | None = None  # a choice answer's labels, what the student types
+    options: dict[str, str] | None = None  # label -> option text, where the labels are letters
+    follows: Any = None  # per entry, nested like `value`: the derivation tree from earlier answers, or None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "kind": self.kind, "exact": self.exact, "float": self.value,
-                "tolerance": self.tolerance.to_json(), "points": self.points, "choices": self.choices}
+                "tolerance": self.tolerance.to_json(), "points": self.points, "choices": self.choices,
+                "options": self.options, "follows": self.follows}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "KeyAnswer":
         return cls(d["name"], d.get("label", d["name"]), d["kind"], d.get("exact"), d["float"],
-                   Tolerance.from_json(d.get("tolerance") or {}), float(d.get("points", 1.0)), d.get("choices"))
+                   Tolerance.from_json(d.get("tolerance") or {}), float(d.get("points", 1.0)), d.get("choices"),
+                   d.get("options"), d.get("follows"))
 
 
 @dataclass
@@ -88,7 +94,7 @@ class KeyProblem:
     key: str  # "p1", "p2", ...: the grade ids of its cells
     points: float
     seed: str  # the variant's seed, 16 hex digits
-    credit: dict[str, float]  # the assignment's partial credit per misconception name
+    credit: dict[str, float]  # the assignment's partial credit per misconception name (and "follow-through")
     type: str  # the problem type id
     title: str
     statement: str
@@ -98,6 +104,7 @@ class KeyProblem:
     misconceptions: list[KeyMisconception] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
     code: KeyCode | None = None
+    partial: str = "proportional"  # a list answer with some entries right earns their share, or ("all") nothing
 
     @property
     def seed_int(self) -> int:
@@ -113,13 +120,19 @@ class KeyProblem:
         """The share of an answer's points a misconception still earns: the assignment's, else its own."""
         return float(self.credit.get(m.name, m.credit))
 
+    @property
+    def follow_through_credit(self) -> float:
+        """The share of an answer's points for work that follows correctly from an earlier slip."""
+        return float(self.credit.get(FOLLOW_THROUGH, 1.0))
+
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "points": self.points, "seed": self.seed, "credit": self.credit, "type": self.type,
                 "title": self.title, "statement": self.statement, "style": self.style, "params": self.params,
                 "answers": [a.to_json() for a in self.answers],
                 "misconceptions": [m.to_json() for m in self.misconceptions],
                 "steps": self.steps,
-                "code": None if self.code is None else {"task": self.code.task, "functions": self.code.functions}}
+                "code": None if self.code is None else {"task": self.code.task, "functions": self.code.functions},
+                "partial": self.partial}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "KeyProblem":
@@ -128,7 +141,8 @@ class KeyProblem:
                    d.get("title", ""), d.get("statement", ""), d.get("style", ""), dict(d.get("params") or {}),
                    [KeyAnswer.from_json(a) for a in d.get("answers", [])],
                    [KeyMisconception.from_json(m) for m in d.get("misconceptions", [])],
-                   list(d.get("steps", [])), None if not code else KeyCode(code["task"], list(code["functions"])))
+                   list(d.get("steps", [])), None if not code else KeyCode(code["task"], list(code["functions"])),
+                   str(d.get("partial", "proportional")))
 
 
 @dataclass
@@ -172,17 +186,29 @@ def json_params(value: Any) -> Any:
     return str(value)
 
 
+def key_answer(a: Answer) -> KeyAnswer:
+    """An answer as the key stores it: a choice by its label, each entry's derivation as a tree."""
+    typed = a.typed()
+    return KeyAnswer(a.name, a.label, a.kind, to_str(typed), to_float(typed), a.tolerance, a.points, a.labels(),
+                     a.options(), None if a.follows is None else trees(a.follows))
+
+
 def key_problem(spec: ProblemSpec, seed: int, v: Variant) -> KeyProblem:
     """The key entry of problem `spec` for the variant `v` drawn from `seed`."""
+    by_name = {a.name: a for a in v.answers}
+
+    def typed(m) -> Any:
+        a = by_name.get(m.answer)
+        return a.typed(m.value) if a is not None else m.value
+
     return KeyProblem(
         key=spec.key, points=spec.points, seed=f"{seed:016x}", credit=spec.credit, type=v.problem, title=v.title,
         statement=v.statement, style=v.style, params=json_params(v.params),
-        answers=[KeyAnswer(a.name, a.label, a.kind, to_str(a.value), to_float(a.value), a.tolerance, a.points, a.choices)
-                 for a in v.answers],
-        misconceptions=[KeyMisconception(m.name, m.answer, to_str(m.value), to_float(m.value), m.feedback, m.credit)
+        answers=[key_answer(a) for a in v.answers],
+        misconceptions=[KeyMisconception(m.name, m.answer, to_str(typed(m)), to_float(typed(m)), m.feedback, m.credit)
                         for m in v.misconceptions],
         steps=[{"text": s.text, "math": s.math, "table": s.table} for s in v.steps],
-        code=None if v.code is None else KeyCode(v.code.task, v.code.functions))
+        code=None if v.code is None else KeyCode(v.code.task, v.code.functions), partial=spec.partial)
 
 
 def make_key(assignment: Assignment, student: str, problems: Iterable[tuple[ProblemSpec, int, Variant]]) -> Key:

@@ -51,6 +51,8 @@ def decimals_tolerance(places: int) -> Tolerance:
 
 
 EXACT = exact_tolerance()
+# Counts (steps, updates, epochs, shapes, layers): a whole number, exactly.
+WHOLE = Tolerance(rel=0.0, abs=0.0, why="a whole number, exactly")
 
 
 def flat(x: Any) -> list:

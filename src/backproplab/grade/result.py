@@ -20,6 +20,7 @@ class CheckResult:
     weight: float = 1.0
     message: str = ""
     misconception: str | None = None
+    follow_through: bool = False  # credit for work that follows correctly from an earlier slip
 
 
 @dataclass
@@ -48,4 +49,5 @@ class ProblemResult:
         return {"key": self.key, "points": self.points, "error": self.error, "flags": list(self.flags),
                 "score": self.score,
                 "checks": [{"name": c.name, "score": c.score, "weight": c.weight, "message": c.message,
-                            "misconception": c.misconception} for c in self.checks]}
+                            "misconception": c.misconception, "follow_through": c.follow_through}
+                           for c in self.checks]}

@@ -20,10 +20,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..answers import kernel_value
+from ..answers import Parsed, kernel_value
 from ..course.layout import Layout
-from ..grade.hand import grade_answer
-from ..grade.result import CheckResult, ProblemResult
+from ..grade.hand import grade_hand
 from ..grade.sandbox.inside.wire import FRAME_HEADER, WireError, decode, encode
 from ..key import read_key
 
@@ -84,19 +83,17 @@ def grade_problem(key: str, namespace: dict[str, Any]) -> float:
         result = grade_code(key, entry.code.task, entry.seed_int, entry.points, source,
                             InProcessSandbox(namespace), entry.credit)
     else:
-        result = ProblemResult(key, entry.points)
+        values, errors = {}, {}
         for answer in entry.answers:
-            name, points = answer.name, answer.points
-            value = namespace.get(name, Ellipsis)
+            value = namespace.get(answer.name, Ellipsis)
+            got = None if value is Ellipsis else _plain_answer(value)
             if value is Ellipsis:
-                result.checks.append(CheckResult(name, 0.0, points, f"`{name}`: not answered."))
-                continue
-            got = _plain_answer(value)
-            if got is None:
-                result.checks.append(CheckResult(name, 0.0, points,
-                                                 f"`{name}` is not a number, a list of numbers or a string."))
-                continue
-            result.checks.append(grade_answer(entry, answer, got))
+                errors[answer.name] = "not answered"
+            elif got is None:
+                errors[answer.name] = "is not a number, a list of numbers or a string"
+            else:
+                values[answer.name] = got
+        result = grade_hand(entry, Parsed(values, errors))
     for c in result.checks:
         print(c.message)
     return result.score

@@ -18,6 +18,7 @@ from ..errors import ConfigError
 
 from ..tolerance import Tolerance, close, flat, shape
 from .exact import fits_style, to_float
+from .follow import carry_rounding, follow_problems
 from .variant import Answer, ProblemType, Reject, Variant
 
 MAX_TRIES = 500
@@ -93,7 +94,7 @@ def problems_with(v: Variant) -> list[str]:
     for x in v.given:
         if not fits_style(sp.sympify(x), v.style):
             found.append(f"given number {x} does not suit {v.style}")
-    return found
+    return found + follow_problems(v.answers)
 
 
 def make_variant(ptype: ProblemType, seed: int, options: dict[str, Any] | None = None) -> Variant:
@@ -106,6 +107,7 @@ def make_variant(ptype: ProblemType, seed: int, options: dict[str, Any] | None =
         except Reject as why:
             last = str(why)
             continue
+        carry_rounding(v.answers)  # before the checks: misconceptions must lie outside the widened tolerance
         found = problems_with(v)
         if not found:
             return v

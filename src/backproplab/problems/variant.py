@@ -8,6 +8,7 @@ misconception answers cannot drift apart.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Union
 
@@ -20,6 +21,7 @@ Exact = Union[sp.Expr, list, str]
 
 
 AnswerKind = Literal["number", "vector", "choice"]
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,15}")  # an option that is its own label: one short word
 
 
 @dataclass
@@ -39,11 +41,43 @@ class Answer:
     points: float = 1.0
     choices: list[str] | None = None
     nonzero: bool = False  # QA rejects a variant where this answer is zero (e.g. a gradient)
+    # How each entry is computed from the given numbers and from earlier answers: sympy
+    # expressions over problems.follow.ref symbols, nested like `value` (None: no earlier
+    # answer enters it). The grader evaluates them on the student's own earlier answers,
+    # for credit where the work follows correctly from an earlier slip.
+    follows: Any = None
+
+    def labels(self) -> list[str] | None:
+        """What the student types for a choice answer: each option itself when every option is
+        one short word (a label), else the letters A, B, C, ... in the order the options are shown."""
+        if self.kind != "choice":
+            return None
+        options = self.choices or []
+        if all(LABEL.fullmatch(o) for o in options):
+            return list(options)
+        return [chr(ord("A") + i) for i in range(len(options))]
+
+    def options(self) -> dict[str, str] | None:
+        """label -> option text, for a choice answer whose labels are letters (else None)."""
+        labels = self.labels()
+        if labels is None or labels == self.choices:
+            return None
+        return dict(zip(labels, self.choices or []))
+
+    def typed(self, value: Any = None) -> Any:
+        """`value` (default: the right one) as the student types it: a choice by its label."""
+        value = self.value if value is None else value
+        if self.kind != "choice":
+            return value
+        by_text = dict(zip(self.choices or [], self.labels() or []))
+        if isinstance(value, list):
+            return [by_text.get(v, v) for v in value]
+        return by_text.get(value, value)
 
     def hint(self) -> str:
         """How the student writes this answer, in words (shown in the notebook)."""
         if self.kind == "choice":
-            opts = ", ".join(repr(c) for c in (self.choices or []))
+            opts = ", ".join(repr(c) for c in (self.labels() or []))
             if isinstance(self.value, list):
                 return f"a list of {len(self.value)} strings, each one of {opts}"
             return f"one of {opts}"

@@ -72,7 +72,12 @@ def hint_html(a: Answer) -> str:
 
 def choices_html(a: Answer) -> list[str]:
     """The options of a choice answer as the student types them (quoted, as in the notebook)."""
-    return [html.escape(repr(c)) for c in a.choices or []] if a.kind == "choice" else []
+    if a.kind != "choice":
+        return []
+    options = a.options()
+    if options is None:
+        return [f'<code class="choice">{html.escape(repr(c))}</code>' for c in a.labels() or []]
+    return [f'<code class="choice">{html.escape(repr(label))}</code>: {_inline(text)}' for label, text in options.items()]
 
 
 def _problem(item: Item) -> tuple[dict, dict]:

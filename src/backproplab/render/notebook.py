@@ -22,6 +22,7 @@ import nbformat
 import orjson
 from nbformat import NotebookNode
 
+from ..answers import answer_form
 from ..assignment import Assignment
 from ..cell_meta import checksum, nbgrader_meta
 from ..problems.exact import py
@@ -56,12 +57,10 @@ def image_name(item: Item, index: int) -> str:
 
 
 def answer_forms(item: Item) -> dict:
-    """What `check_form` may know of each answer: its kind only.
-
-    nbgrader restores test cells from the source notebook at autograde, so a test
-    cell must be the same for every student: no sizes, no choices, no values.
-    """
-    return {a.name: {"kind": a.kind} for a in item.variant.answers}
+    """What `check_form` checks of each answer: its kind, shape and choice labels, the same form the
+    grader requires (answers.answer_form). No value, right or wrong, is in it. Within an assignment
+    these are the same for every student whose variant has the same structure."""
+    return {a.name: answer_form(a.kind, a.value, a.labels()) for a in item.variant.answers}
 
 
 # A student's answer and test cells of a hand problem are the same for the whole class (the test
@@ -94,7 +93,7 @@ def problem_cells(index: int, item: Item, mode: Mode) -> list[NotebookNode]:
             answer_src = "### BEGIN SOLUTION\n" + v.code.solution.rstrip() + "\n### END SOLUTION"
         test_src = TEMPLATES.get_template("code_test.py.j2").render(**ctx)
     else:
-        values = tuple((a.name, "..." if mode == "student" else py(a.value)) for a in v.answers)
+        values = tuple((a.name, "..." if mode == "student" else py(a.typed())) for a in v.answers)
         answer_src = _answers_source(index, values, mode)
         test_src = _hand_test_source(index, spec.key, json.dumps(answer_forms(item)), mode)
     answer = _cell("code", answer_src.strip(), spec.key, nbgrader_meta(spec.key, solution=True), mode != "source")

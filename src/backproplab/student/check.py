@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..answers import form_problem, parse_answers, to_floats
+from ..answers import form_messages, parse_answers
 from ..grade.submission import NotebookError, read_submission
 
 CELL_TIMEOUT_S = 60
@@ -53,15 +53,7 @@ def check_notebook(path: Path, echo: Callable[[str], None] = print) -> bool:
     for key in keys:
         forms = _forms(ids[f"{key}_test"])
         if forms is not None:
-            parsed = parse_answers(ids[key])
-            lines = []
-            for name, form in forms.items():
-                if parsed.syntax_error:
-                    lines.append(f"{name}: the cell is not valid Python ({parsed.syntax_error})")
-                elif name not in parsed.values:
-                    lines.append(f"{name}: {parsed.errors.get(name, 'not answered')}")
-                elif (why := form_problem(to_floats(parsed.values[name]), form)):
-                    lines.append(f"{name}: {why}")
+            lines = list(form_messages(parse_answers(ids[key]), forms).values())
             ok = not lines
             echo(f"{'ok  ' if ok else 'FAIL'} {key}: " + ("answers readable, values graded after you submit" if ok else "; ".join(lines)))
         else:
