@@ -1,7 +1,8 @@
 """A small graded course for the report and export tests (shared, built once per session).
 
 hw1 (hand problems only, so no sandbox): students s01–s03 hand in the reference
-answers, s04 and s05 hand in named misconceptions taken from their own key, s06
+answers, s04 and s05 hand in named misconceptions taken from their own key (s04's
+w_new of the gradient step then follows correctly from its wrong dw), s06
 copies a classmate's right loss for p2, s07 hands in a file that is not a notebook, s08
 hands in nothing, and a folder `stranger` (not on the roster) is skipped.
 `planted` records what each wrong submission should be recognised as.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from fractions import Fraction
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ class Course:
     root: Path
     layout: Layout
     planted: Counter = field(default_factory=Counter)  # (problem key, answer, misconception) -> submissions
+    carried: Counter = field(default_factory=Counter)  # (problem key, answer) -> submissions following a slip
     copied: dict[str, str] = field(default_factory=dict)  # copier -> problem key
 
     def key(self, student: str) -> dict:
@@ -73,6 +76,14 @@ def _build(root: Path) -> Course:
     for i, s in enumerate(["s04", "s05"]):
         for entry in course.key(s)["problems"]:
             m = _misconception(entry, i)
+            if s == "s04" and entry["type"] == "mse_gradient_step":
+                # a slip in dw, and the step taken correctly with it: w_new follows through
+                m = next(m for m in entry["misconceptions"] if m["answer"] == "dw")
+                params = entry["params"]
+                w_new = Fraction(params["w"]) - Fraction(params["eta"]) * Fraction(m["exact"])
+                set_answer(course.layout.submission_dir(s) / course.layout.notebook_name, entry["key"], "w_new",
+                           str(w_new))
+                course.carried[entry["key"], "w_new"] += 1
             kind = next(a["kind"] for a in entry["answers"] if a["name"] == m["answer"])
             set_answer(course.layout.submission_dir(s) / course.layout.notebook_name, entry["key"], m["answer"],
                        literal(m["exact"], choice=kind == "choice"))

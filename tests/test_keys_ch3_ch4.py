@@ -408,7 +408,14 @@ def test_hw2_generate_solve_grade_end_to_end(tmp_path):
     assert alice["score"] == alice["max_score"] > 0
     bob = next(p for p in results("bob")["problems"] if p["key"] == backward["key"])
     named = {c["name"]: c for c in bob["checks"]}
-    for name in wrong:
-        assert named[name]["misconception"] == "missing 1/N"
-        assert named[name]["score"] == 0.5  # the assignment's partial credit
+    order = [a["name"] for a in backward["answers"] if a["name"] in wrong]
+    first, later = order[0], order[1:]
+    # The slip is made once, at the first gradient: it costs that answer the assignment's
+    # partial credit; every gradient after it follows correctly from it (error carried forward).
+    assert named[first]["misconception"] == "missing 1/N"
+    assert named[first]["score"] == 0.5
+    assert later
+    for name in later:
+        assert named[name]["follow_through"] and named[name]["score"] == 1.0, named[name]
+        assert f"the first error is `{first}" in named[name]["message"]
     assert bob["score"] < bob["points"]

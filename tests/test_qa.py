@@ -37,12 +37,14 @@ def test_clean_variant_passes():
     assert problems_with(clean_variant()) == []
 
 
-def test_zero_answer_marked_nonzero_is_rejected():
+def test_zero_answer_is_rejected():
+    """No key answer is zero: a zero gradient teaches nothing, and a student who writes 0
+    everywhere must not collect the answers that happen to be 0."""
     v = clean_variant()
     v.answers[0].value = sp.Integer(0)
     assert any("'grad' is zero" in p for p in problems_with(v))
-    v.answers[0].nonzero = False  # a zero that is allowed to be zero (e.g. a bias) passes
-    assert problems_with(v) == []
+    v.answers[0].nonzero = False
+    assert any("'grad' is zero" in p for p in problems_with(v))
 
 
 @pytest.mark.parametrize("bad", [sp.oo, sp.zoo, sp.nan])

@@ -119,6 +119,17 @@ def test_check_means_match_results_json(course, page):
         assert got[k] == pytest.approx(sum(xs) / len(xs), abs=1e-9)
 
 
+def test_follow_through_counts_match_results_json(course, page):
+    got = {(r["problem"][0], r["check"][0]): int(r["follow-through"][0]) for r in page.rows("checks")}
+    want: Counter = Counter()
+    for s in _graded(course):
+        for p in results_json(course.root, s)["problems"]:
+            for c in p["checks"]:
+                want[p["key"], c["name"]] += bool(c.get("follow_through"))
+    assert all(got[k] == want[k] for k in got)
+    assert +want == course.carried  # exactly the answers the fixture made follow from a slip
+
+
 def test_misconception_counts_are_the_ones_we_planted(course, page):
     got = Counter({(r["problem"][0], r["in"][0], r["misconception"][0]): int(r["submissions"][0])
                    for r in page.rows("misconceptions")})

@@ -91,3 +91,68 @@ def references(tree: Tree) -> Iterator[tuple[str, tuple[int, ...]]]:
         else:
             for a in tree[1:]:
                 yield from references(a)
+
+
+# --- building trees (the expression graph of chapters 3-4 writes them directly) ----------------
+
+def ref(answer: str, *index: int) -> Tree:
+    """The student's value of `answer` (at `index`)."""
+    return ["ref", answer, *(int(i) for i in index)]
+
+
+def is_number(t: Tree) -> bool:
+    return isinstance(t, (int, float)) and not isinstance(t, bool)
+
+
+def add(*terms: Tree) -> Tree:
+    """A sum, numbers folded together and zeros left out."""
+    number = math.fsum(t for t in terms if is_number(t))
+    rest = [t for t in terms if not is_number(t)]
+    if number != 0 or not rest:
+        rest.append(number)
+    return rest[0] if len(rest) == 1 else ["+", *rest]
+
+
+def mul(*factors: Tree) -> Tree:
+    """A product, numbers folded together, ones left out, zero when a number factor is zero."""
+    number = math.prod(t for t in factors if is_number(t))
+    rest = [t for t in factors if not is_number(t)]
+    if number == 0 or not rest:
+        return number
+    if number != 1:
+        rest.insert(0, number)
+    return rest[0] if len(rest) == 1 else ["*", *rest]
+
+
+def apply(op: str, *args: Tree) -> Tree:
+    """`op` of `args`, computed now when every argument is a number."""
+    tree = [op, *args]
+    return evaluate(tree, lambda name, index: None) if all(is_number(a) for a in args) else tree
+
+
+def dependency_order(entries: list[tuple[str, tuple[int, ...]]],
+                     trees: dict[tuple[str, tuple[int, ...]], Tree]) -> list[tuple[str, tuple[int, ...]]]:
+    """`entries` ordered so that every entry comes after the entries its tree reads (otherwise in
+    the order given). ValueError on a cycle. An entry may read an entry of a later answer (momentum's
+    v₂ reads w₁): the order is by dependency, not by answer."""
+    known = set(entries)
+    order: list[tuple[str, tuple[int, ...]]] = []
+    state: dict[tuple[str, tuple[int, ...]], int] = {}  # 1: being visited, 2: done
+
+    def visit(e: tuple[str, tuple[int, ...]]) -> None:
+        if state.get(e) == 2:
+            return
+        if state.get(e) == 1:
+            raise ValueError(f"{e[0]}{list(e[1])} depends on itself")
+        state[e] = 1
+        tree = trees.get(e)
+        if tree is not None:
+            for r in references(tree):
+                if r in known:
+                    visit(r)
+        state[e] = 2
+        order.append(e)
+
+    for e in entries:
+        visit(e)
+    return order

@@ -1,18 +1,20 @@
 """Grading a hand-computed problem against the student's key entry, as a fair TA would.
 
-Each answer is a check worth its points, judged in the order the problem asks them:
+Each answer is a check worth its points. Its entries are judged in the order they
+depend on each other (the key records how each entry follows from the given numbers
+and from other answers: derivation.py):
 
 1. right (within the tolerance the statement allows) — full credit;
 2. wrong against the key, but right when recomputed from the student's own earlier
-   answers (the key records how each entry follows from earlier ones: derivation.py)
-   — follow-through credit, and the feedback names where the first error is; an
-   upstream answer of zeros (which makes the rest trivial) earns nothing downstream;
+   answers — follow-through credit (the assignment's "follow-through" credit, default
+   full), and the feedback names where the first error is; an upstream error of zeros
+   (which makes the rest trivial) earns nothing downstream;
 3. a named misconception — its partial credit and its feedback;
 4. a list answer with some entries right — their share (or nothing, if the
    assignment says "all");
 5. close but outside the tolerance — "rounded too early or too coarsely".
 
-Messages never state the right value.
+All zeros earns nothing unless it is right. Messages never state the right value.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..answers import Parsed, answer_form, form_messages, readable
-from ..derivation import evaluate, references
+from ..derivation import dependency_order, evaluate, references
 from ..key import KeyAnswer, KeyProblem
 from ..tolerance import close
 from .result import CheckResult, ProblemResult
@@ -28,6 +30,7 @@ from .result import CheckResult, ProblemResult
 NEAR = 10  # within this many tolerances a wrong number is a rounding matter, not a method one
 
 Index = tuple[int, ...]
+Entry = tuple[str, Index]
 
 
 def entries(value: Any, index: Index = ()) -> Iterator[tuple[Index, Any]]:
@@ -49,15 +52,23 @@ def entry_name(name: str, index: Index) -> str:
     return name + "".join(f"[{i}]" for i in index)
 
 
+def _tree(answer: KeyAnswer, index: Index) -> Any:
+    try:
+        return at(answer.follows, index) if answer.follows is not None else None
+    except (IndexError, TypeError):
+        return None
+
+
 class Sheet:
-    """What is known so far of one student's answers to one problem: their values (in the form the
-    key wants) and, per entry, "right", "follow" (right for their own earlier answers) or "wrong"."""
+    """One student's answers to one problem as the grader reads them: their values (in the form the
+    key wants) and, per entry, "right", "follow" (right for their own other answers) or "wrong"."""
 
     def __init__(self, problem: KeyProblem) -> None:
+        self.problem = problem
         self.order = {a.name: k for k, a in enumerate(problem.answers)}
         self.values: dict[str, Any] = {}
-        self.status: dict[tuple[str, Index], str] = {}
-        self.roots: dict[tuple[str, Index], set[tuple[str, Index]]] = {}  # first errors a follow entry carries
+        self.status: dict[Entry, str] = {}
+        self.roots: dict[Entry, set[Entry]] = {}  # the first errors a "follow" entry carries
 
     def lookup(self, name: str, index: Index) -> float | None:
         if name not in self.values:
@@ -68,66 +79,72 @@ class Sheet:
             return None
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
-    def first_error(self, roots: set[tuple[str, Index]]) -> str:
+    def first_error(self, roots: set[Entry]) -> str:
         name, index = min(roots, key=lambda r: (self.order.get(r[0], 99), r[1]))
         return entry_name(name, index)
 
-
-def _follows(sheet: Sheet, answer: KeyAnswer, index: Index, got: float) -> set[tuple[str, Index]] | None:
-    """The first errors entry `index` carries when `got` is right for the student's own earlier
-    answers, or None when it is not (or nothing wrong comes before it, or what does is zeros)."""
-    if answer.follows is None:
-        return None
-    try:
-        tree = at(answer.follows, index)
-    except (IndexError, TypeError):
-        return None
-    if tree is None:
-        return None
-    upstream = set(references(tree))
-    slips = [u for u in upstream if sheet.status.get(u) in ("wrong", "follow")]
-    if not slips or any(sheet.lookup(*u) is None for u in upstream):
-        return None
-    if all(sheet.lookup(*u) == 0 for u in slips):
-        return None  # zeros upstream make everything below trivial: no credit for "following" them
-    expected = evaluate(tree, sheet.lookup)
-    if expected is None or not answer.tolerance.accepts(got, expected):
-        return None
-    roots: set[tuple[str, Index]] = set()
-    for u in slips:
-        roots |= sheet.roots.get(u, {u}) if sheet.status[u] == "follow" else {u}
-    return roots
-
-
-def grade_answer(problem: KeyProblem, answer: KeyAnswer, got: Any, sheet: Sheet | None = None) -> CheckResult:
-    """One answer, already in the right form (`form_problem` passed): see the module docstring."""
-    sheet = sheet or Sheet(problem)
-    name, weight, tol = answer.name, answer.points, answer.tolerance
-    sheet.values[name] = got
-    want = dict(entries(answer.value))
-    right = {idx: close(at(got, idx), w, tol) for idx, w in want.items()}
-    follow: dict[Index, set] = {}
-    for idx, ok in right.items():
-        sheet.status[name, idx] = "right" if ok else "wrong"
-        g = at(got, idx)
-        if not ok and isinstance(g, (int, float)):
-            roots = _follows(sheet, answer, idx, float(g))
+    def judge(self) -> None:
+        """The status of every entry the student wrote, each after the entries it depends on."""
+        answers = {a.name: a for a in self.problem.answers}
+        all_entries = [(a.name, idx) for a in self.problem.answers for idx, _ in entries(a.value)]
+        trees = {e: _tree(answers[e[0]], e[1]) for e in all_entries}
+        try:
+            order = dependency_order(all_entries, {e: t for e, t in trees.items() if t is not None})
+        except ValueError:
+            order, trees = all_entries, {}  # a corrupted key: judge without follow-through
+        for name, idx in order:
+            if name not in self.values:
+                continue
+            a = answers[name]
+            got = at(self.values[name], idx)
+            if close(got, at(a.value, idx), a.tolerance):
+                self.status[name, idx] = "right"
+                continue
+            self.status[name, idx] = "wrong"
+            roots = self._follows(a, trees.get((name, idx)), got)
             if roots is not None:
-                follow[idx] = roots
-                sheet.status[name, idx] = "follow"
-                sheet.roots[name, idx] = roots
-    if all(right.values()):
-        return CheckResult(name, 1.0, weight, f"`{name}` is correct.")
+                self.status[name, idx] = "follow"
+                self.roots[name, idx] = roots
 
+    def _follows(self, answer: KeyAnswer, tree: Any, got: Any) -> set[Entry] | None:
+        """The first errors an entry carries when `got` is right for the student's own other answers;
+        None when it is not, when nothing wrong enters it, or when what is wrong first is zeros."""
+        if tree is None or not isinstance(got, (int, float)):
+            return None
+        upstream = set(references(tree))
+        slips = [u for u in upstream if self.status.get(u) in ("wrong", "follow")]
+        if not slips or any(self.lookup(*u) is None for u in upstream):
+            return None
+        roots: set[Entry] = set()
+        for u in slips:
+            roots |= self.roots.get(u, {u}) if self.status[u] == "follow" else {u}
+        if all(self.lookup(*r) == 0 for r in roots):
+            return None  # the first errors are zeros, which make everything after them trivial
+        expected = evaluate(tree, self.lookup)
+        if expected is None or not answer.tolerance.accepts(float(got), expected):
+            return None
+        return roots
+
+
+def _result(sheet: Sheet, answer: KeyAnswer) -> CheckResult:
+    """One answer's check, from the statuses of its entries (see the module docstring)."""
+    problem, name, weight, tol = sheet.problem, answer.name, answer.points, answer.tolerance
+    got = sheet.values[name]
+    want = dict(entries(answer.value))
+    status = {idx: sheet.status.get((name, idx), "wrong") for idx in want}
+    if all(s == "right" for s in status.values()):
+        return CheckResult(name, 1.0, weight, f"`{name}` is correct.")
+    zeros = all(isinstance(g, (int, float)) and g == 0 for _, g in entries(got))
     ft = problem.follow_through_credit
-    wrong = [idx for idx, ok in right.items() if not ok and idx not in follow]
-    scores = [1.0 if ok else (ft if idx in follow else 0.0) for idx, ok in right.items()]
+    follow = [idx for idx, s in status.items() if s == "follow"]
+    wrong = [idx for idx, s in status.items() if s == "wrong"]
+    scores = [{"right": 1.0, "follow": ft}.get(s, 0.0) for s in status.values()]
     share = sum(scores) / len(scores) if (problem.partial == "proportional" or not wrong) else 0.0
 
-    if not wrong:  # every entry is right, or right for the student's own earlier answers
-        roots = set().union(*follow.values())
-        uses = sorted({u[0] for idx in follow for u in _upstream(answer, idx) if sheet.status.get(u) != "right"},
-                      key=lambda n: sheet.order.get(n, 99))
+    if not wrong:  # every entry is right, or right for the student's own other answers
+        roots = set().union(*(sheet.roots[name, idx] for idx in follow))
+        uses = sorted({u[0] for idx in follow for u in references(_tree(answer, idx))
+                       if sheet.status.get(u) in ("wrong", "follow")}, key=lambda n: sheet.order.get(n, 99))
         return CheckResult(name, share, weight,
                            f"`{name}` follows correctly from your {', '.join(f'`{u}`' for u in uses)} "
                            f"(error carried forward); the first error is `{sheet.first_error(roots)}`.",
@@ -135,9 +152,10 @@ def grade_answer(problem: KeyProblem, answer: KeyAnswer, got: Any, sheet: Sheet 
 
     for m in problem.misconceptions:
         if m.answer == name and close(got, m.value, tol):
-            credit = problem.credit_for(m)
-            return CheckResult(name, max(credit, share), weight, f"`{name}` is wrong — {m.feedback}",
-                               misconception=m.name)
+            credit = 0.0 if zeros else max(problem.credit_for(m), share)
+            return CheckResult(name, credit, weight, f"`{name}` is wrong — {m.feedback}", misconception=m.name)
+    if zeros:
+        return CheckResult(name, 0.0, weight, f"`{name}` is not correct.")
 
     near = [idx for idx in wrong if isinstance(at(got, idx), (int, float))
             and abs(at(got, idx) - want[idx]) <= NEAR * max(tol.abs, tol.rel * abs(want[idx]), 1e-12)]
@@ -146,22 +164,16 @@ def grade_answer(problem: KeyProblem, answer: KeyAnswer, got: Any, sheet: Sheet 
             return CheckResult(name, 0.0, weight, f"`{name}` is close but outside the tolerance "
                                f"({tol.why or 'as stated'}): was it rounded too early or too coarsely?")
         return CheckResult(name, 0.0, weight, f"`{name}` is not correct.")
-    parts = [f"{sum(right.values())} of {len(want)} entries right"]
+    right = sum(s == "right" for s in status.values())
+    parts = [f"{right} of {len(want)} entries right"]
     if follow:
-        parts.append(f"{len(follow)} more follow{'s' if len(follow) == 1 else ''} from your earlier answers")
+        parts.append(f"{len(follow)} more follow{'s' if len(follow) == 1 else ''} from your other answers")
     text = f"`{name}` has " + ", ".join(parts)
     if near:
         text += f"; `{entry_name(name, near[0])}` is close: rounded too early or too coarsely?"
-    elif wrong:
+    else:
         text += f"; the first wrong entry is `{entry_name(name, wrong[0])}`"
     return CheckResult(name, share, weight, text + ".", follow_through=bool(follow))
-
-
-def _upstream(answer: KeyAnswer, index: Index) -> set[tuple[str, Index]]:
-    try:
-        return set(references(at(answer.follows, index)))
-    except (IndexError, TypeError):
-        return set()
 
 
 def grade_hand(problem: KeyProblem, parsed: Parsed | None) -> ProblemResult:
@@ -175,14 +187,17 @@ def grade_hand(problem: KeyProblem, parsed: Parsed | None) -> ProblemResult:
     sheet = Sheet(problem)
     forms = {a.name: form_of(a) for a in problem.answers}
     unreadable = form_messages(parsed, forms)
+    for a in problem.answers:
+        if a.name not in unreadable:
+            sheet.values[a.name] = readable(parsed.values[a.name], forms[a.name])
+    sheet.judge()
     for answer in problem.answers:
         if answer.name in unreadable:
             # A named mistake may have another shape (a transposed matrix): it is still recognised.
             named = _misconception(problem, answer, parsed.values.get(answer.name), forms[answer.name])
             result.checks.append(named or CheckResult(answer.name, 0.0, answer.points, unreadable[answer.name]))
         else:
-            got = readable(parsed.values[answer.name], forms[answer.name])
-            result.checks.append(grade_answer(problem, answer, got, sheet))
+            result.checks.append(_result(sheet, answer))
     return result
 
 

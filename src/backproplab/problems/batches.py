@@ -11,6 +11,8 @@ import numpy as np
 import sympy as sp
 
 from .exact import integer, latex, latex_decimal, latex_sum, nonzero_int, paren, pick, short_decimal, to_str
+from ..tolerance import WHOLE
+from .follow import ref, refs
 from .loss import CONVENTIONS
 from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 
@@ -76,11 +78,15 @@ def updates_per_epoch(rng: np.random.Generator, drop_last: bool | None = None) -
         statement=statement,
         params={"N": n, "B": b, "E": e, "drop_last": drop_last},
         answers=[
-            Answer("per_epoch", "the number of updates in one epoch", sp.Integer(per_epoch)),
-            Answer("total", "the number of updates in all $E$ epochs", sp.Integer(e * per_epoch)),
-            Answer("last_batch", "the number of examples in the last batch used in an epoch", sp.Integer(last)),
-            Answer("full_batch_total", "the number of updates of full-batch gradient descent in $E$ epochs", sp.Integer(e)),
-            Answer("sgd_total", "the number of updates of single-example SGD in $E$ epochs", sp.Integer(n * e)),
+            Answer("per_epoch", "the number of updates in one epoch", sp.Integer(per_epoch), tolerance=WHOLE),
+            Answer("total", "the number of updates in all $E$ epochs", sp.Integer(e * per_epoch), tolerance=WHOLE,
+                   follows=e * ref("per_epoch")),
+            Answer("last_batch", "the number of examples in the last batch used in an epoch", sp.Integer(last),
+                   tolerance=WHOLE),
+            Answer("full_batch_total", "the number of updates of full-batch gradient descent in $E$ epochs",
+                   sp.Integer(e), tolerance=WHOLE),
+            Answer("sgd_total", "the number of updates of single-example SGD in $E$ epochs", sp.Integer(n * e),
+                   tolerance=WHOLE),
         ],
         steps=steps,
         misconceptions=mis,
@@ -156,10 +162,13 @@ def minibatch_gradient(rng: np.random.Generator) -> Variant:
                 "single": single + 1, "batch": [i + 1 for i in batch]},
         answers=[
             Answer("per_example", "the gradient of each example on its own, in order", g, kind="vector"),
-            Answer("full_batch", "the full-batch gradient", full, nonzero=True),
-            Answer("single", f"the single-example gradient of example {single + 1}", g[single], nonzero=True),
-            Answer("minibatch", f"the mini-batch gradient of examples {ids}", mini, nonzero=True),
-            Answer("w_new", "the weight after one mini-batch step", w_new),
+            Answer("full_batch", "the full-batch gradient", full, nonzero=True,
+                   follows=sum(refs("per_example", g)) / n),
+            Answer("single", f"the single-example gradient of example {single + 1}", g[single], nonzero=True,
+                   follows=ref("per_example", single)),
+            Answer("minibatch", f"the mini-batch gradient of examples {ids}", mini, nonzero=True,
+                   follows=sum(ref("per_example", i) for i in batch) / len(batch)),
+            Answer("w_new", "the weight after one mini-batch step", w_new, follows=w - eta * ref("minibatch")),
         ],
         steps=steps,
         misconceptions=mis,

@@ -15,6 +15,7 @@ import sympy as sp
 
 from .exact import integer, nonzero_int, pick
 from .expression_graph import PLACES, graded_answer, misconceptions_from, number_style, show
+from .follow import ref
 from .variant import ProblemType, Reject, Step, Variant
 
 t = sp.Symbol("t")
@@ -114,7 +115,10 @@ def chain_rule_composed(rng: np.random.Generator, outer: str | None = None) -> V
     ]
     labels = {"u": "$u = h(x)$", "v": "$v = g(u)$", "y": "$y = f(g(h(x)))$", "dh_dx": "$h'(x)$",
               "dg_du": "$g'(u)$", "df_dv": "$f'(v)$", "dydx": "$dy/dx$"}
-    answers = [graded_answer(k, labels[k], right[k], nonzero=k == "dydx") for k in labels]
+    # Each value at its own input: v from u, y from v, each local derivative at its input, dy/dx their product.
+    follows = {"v": at(g, ref("u")), "y": at(f, ref("v")), "dg_du": at(derivative(g), ref("u")),
+               "df_dv": at(derivative(f), ref("v")), "dydx": ref("df_dv") * ref("dg_du") * ref("dh_dx")}
+    answers = [graded_answer(k, labels[k], right[k], nonzero=k == "dydx", follows=follows.get(k)) for k in labels]
     return Variant(
         problem="chain_rule_composed",
         title="The chain rule on a composed function",

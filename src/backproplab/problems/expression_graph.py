@@ -28,6 +28,8 @@ import math
 import sympy as sp
 from mpmath.libmp import from_float
 
+from .. import derivation as D
+from ..derivation import Tree
 from .exact import decimal_places, rounded
 from ..tolerance import EXACT, decimals_tolerance, flat, shape
 from .variant import Answer, Exact, Misconception, Reject
@@ -53,7 +55,7 @@ class Node:
     local: tuple[sp.Expr, ...] = ()
     local_tex: tuple[str, ...] = ()
     tag: str = ""
-    extra: dict = field(default_factory=dict)  # op-specific numbers, e.g. the input z of an activation
+    extra: dict = field(default_factory=dict, repr=False)  # op-specific numbers, e.g. the input z of an activation
 
 
 def exp(x) -> float:
@@ -303,12 +305,12 @@ def misconceptions_from(name: str, feedback: str, right: dict[str, Exact], wrong
             for key, value in wrong.items() if differs(value, right[key])]
 
 
-def graded_answer(name: str, label: str, value: Exact, nonzero: bool = False) -> Answer:
+def graded_answer(name: str, label: str, value: Exact, nonzero: bool = False, follows=None) -> Answer:
     """An Answer graded exactly when its value is rational, else to PLACES decimals."""
     exact = all(is_exact(x) for x in flat(value))
     tol = EXACT if exact else decimals_tolerance(PLACES)
     kind = "vector" if isinstance(value, list) else "number"
-    return Answer(name, label, as_sympy(value), kind=kind, tolerance=tol, nonzero=nonzero)
+    return Answer(name, label, as_sympy(value), kind=kind, tolerance=tol, nonzero=nonzero, follows=follows)
 
 
 def number_style(answers: Iterable[Exact], given: Iterable[sp.Expr], max_places: int = 3) -> str:
@@ -327,3 +329,123 @@ def number_style(answers: Iterable[Exact], given: Iterable[sp.Expr], max_places:
     numbers = [sp.Rational(x) for x in numbers]
     everything = numbers + [sp.Rational(g) for g in given]
     return "integers" if all(x.q == 1 for x in everything) else "short decimals"
+
+
+# --- how each value follows from the answers before it (for follow-through credit) -----------------
+#
+# `value_expr` writes a node's value as a derivation tree (derivation.py) of its parents,
+# where a parent whose value is itself an answer is a reference to that answer and any
+# other parent is expanded in turn (a leaf is its number). `gradient_exprs` writes
+# ∂root/∂node the same way: the sum over the node's uses of (upstream gradient) · (local
+# derivative), an upstream gradient that is an answer being a reference too. They are the
+# graph's own operations, so evaluated at the key's values they give exactly the values
+# the graph computed (QA checks that for every variant).
+
+Refer = Callable[[Node], "Tree | None"]  # the reference standing for a node's value or gradient, if it is an answer
+
+
+def value_expr(node: Node, value_ref: Refer, memo: dict | None = None) -> Tree:
+    """The node's value from its parents' (references where they are answers)."""
+    memo = {} if memo is None else memo
+    if id(node) in memo:
+        return memo[id(node)]
+    v = [_value_of(p, value_ref, memo) for p in node.parents]
+    op = node.op
+    if op == "input":
+        out = float(node.value)
+    elif op == "+":
+        out = D.add(*v)
+    elif op == "-":
+        out = D.add(v[0], D.mul(-1, v[1]))
+    elif op == "*":
+        out = D.mul(v[0], v[1])
+    elif op == "affine":
+        k = (len(v) - 1) // 2
+        out = D.add(*(D.mul(w, x) for w, x in zip(v[:k], v[k:2 * k])), v[-1])
+    elif op == "identity":
+        out = v[0]
+    elif op in ("relu", "sigmoid", "tanh"):
+        out = D.apply({"relu": "max"}.get(op, op), *([0, v[0]] if op == "relu" else [v[0]]))
+    elif op == "square":
+        out = D.apply("^", v[0], 2)
+    elif op == "softmax":
+        k = int(node.name.rsplit("_", 1)[1])
+        out = D.mul(D.apply("exp", v[k]), D.apply("^", D.add(*(D.apply("exp", z) for z in v)), -1))
+    elif op == "loss":
+        out = D.mul(D.add(*(_loss_term(node, p, y) for p, y in zip(v, node.extra["targets"]))), 1 / node.extra["N"])
+    else:
+        raise ValueError(f"no expression for op {op!r}")
+    memo[id(node)] = out
+    return out
+
+
+def _value_of(node: Node, value_ref: Refer, memo: dict) -> Tree:
+    r = value_ref(node)
+    return r if r is not None else value_expr(node, value_ref, memo)
+
+
+def _loss_term(node: Node, p: Tree, y) -> Tree:
+    kind, y = node.extra["kind"], float(y)
+    if kind == "mse":
+        return D.mul(0.5, D.apply("^", D.add(p, -y), 2))
+    if kind == "bce":
+        return D.mul(-1, D.add(D.mul(y, D.apply("log", p)), D.mul(1 - y, D.apply("log", D.add(1, D.mul(-1, p))))))
+    return D.mul(-1, D.apply("log", p))  # softmax cross-entropy: the parents are the targets' probabilities
+
+
+def _local_expr(child: Node, i: int, value_ref: Refer, memo: dict) -> Tree:
+    """∂child/∂(its i-th parent), written with references where values are answers."""
+    v = [_value_of(p, value_ref, memo) for p in child.parents]
+    op = child.op
+    if op in ("+", "identity"):
+        return 1
+    if op == "-":
+        return 1 if i == 0 else -1
+    if op == "*":
+        return v[1 - i]
+    if op == "affine":
+        k = (len(v) - 1) // 2
+        return v[i + k] if i < k else (v[i - k] if i < 2 * k else 1)
+    if op == "relu":
+        return D.apply("step", v[0])
+    a = _value_of(child, value_ref, memo)
+    if op == "sigmoid":
+        return D.mul(a, D.add(1, D.mul(-1, a)))
+    if op == "tanh":
+        return D.add(1, D.mul(-1, D.apply("^", a, 2)))
+    if op == "square":
+        return D.mul(2, v[0])
+    if op == "softmax":
+        k = int(child.name.rsplit("_", 1)[1])
+        probs = [_value_of(s, value_ref, memo) for s in child.extra["softmax"]]
+        return D.mul(probs[k], D.add(1 if i == k else 0, D.mul(-1, probs[i])))
+    if op == "loss":
+        p, y, n = v[i], float(child.extra["targets"][i]), child.extra["N"]
+        kind = child.extra["kind"]
+        if kind == "mse":
+            return D.mul(D.add(p, -y), 1 / n)
+        if kind == "bce":
+            return D.mul(D.add(p, -y), D.apply("^", D.mul(n, p, D.add(1, D.mul(-1, p))), -1))
+        return D.mul(-1 / n, D.apply("^", p, -1))
+    raise ValueError(f"no derivative for op {op!r}")
+
+
+def gradient_exprs(root: Node, value_ref: Refer, grad_ref: Refer) -> dict[int, Tree]:
+    """∂root/∂node of every node, by id, as derivation trees over references (see above)."""
+    order = topological(root)
+    uses: dict[int, list[tuple[Node, int]]] = {}
+    for child in order:
+        for i, parent in enumerate(child.parents):
+            uses.setdefault(id(parent), []).append((child, i))
+    memo: dict = {}
+    out: dict[int, Tree] = {id(root): 1}
+    for node in reversed(order):
+        if node is root:
+            continue
+        terms = []
+        for child, i in uses.get(id(node), []):
+            r = None if child is root else grad_ref(child)
+            upstream = 1 if child is root else (r if r is not None else out[id(child)])
+            terms.append(D.mul(upstream, _local_expr(child, i, value_ref, memo)))
+        out[id(node)] = D.add(*terms)
+    return out

@@ -22,8 +22,8 @@ from typing import Any, Iterable
 
 import sympy as sp
 
-from ..derivation import Tree, evaluate, references
-from ..tolerance import Tolerance, flat, shape
+from ..derivation import Tree, dependency_order, evaluate, references
+from ..tolerance import Tolerance
 from .exact import to_float
 from .variant import Answer, Exact
 
@@ -104,39 +104,94 @@ def tree(expr: Any) -> Tree:
     raise ValueError(f"cannot write {type(expr).__name__} in a derivation: {expr}")
 
 
+def is_tree(x: Any) -> bool:
+    """A derivation tree node ([op, ...]), as opposed to a list of an answer's entries."""
+    return isinstance(x, list) and bool(x) and isinstance(x[0], str)
+
+
 def trees(follows: Any) -> Any:
-    """`tree` of every entry of a nested `follows` (None entries stay None)."""
-    if isinstance(follows, (list, tuple)):
+    """The derivation tree of every entry of a nested `follows` (sympy expressions or trees already);
+    None where an entry follows from no earlier answer."""
+    if isinstance(follows, (list, tuple)) and not is_tree(follows):
         return [trees(f) for f in follows]
-    return None if follows is None or not _has_ref(follows) else tree(follows)
+    if is_tree(follows):
+        return follows if next(references(follows), None) is not None else None
+    if isinstance(follows, sp.Basic) and _has_ref(follows):
+        return tree(follows)
+    return None
 
 
 def _has_ref(expr: Any) -> bool:
     return isinstance(expr, sp.Basic) and any(parse_ref(s) for s in expr.free_symbols)
 
 
-def follow_problems(answers: list[Answer]) -> list[str]:
-    """What is wrong with the answers' `follows` (for QA): shape, forward references, drift from the value."""
-    found: list[str] = []
-    values: dict[str, Exact] = {}
+def tree_entries(follows: Any, index: tuple[int, ...] = ()) -> Iterable[tuple[tuple[int, ...], Any]]:
+    """(index, tree or None) of every entry of a nested `follows` of trees."""
+    if isinstance(follows, list) and not is_tree(follows):
+        for i, f in enumerate(follows):
+            yield from tree_entries(f, index + (i,))
+    else:
+        yield index, follows
+
+
+def _key_values(answers: list[Answer]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for a in answers:
-        if a.follows is not None:
-            if shape(a.follows) != shape(a.value):
-                found.append(f"answer {a.name!r}: follows has shape {shape(a.follows)}, value {shape(a.value)}")
-            else:
-                for expr in flat(a.follows):
-                    for s in getattr(expr, "free_symbols", ()):
-                        parsed = parse_ref(s)
-                        if parsed is None or parsed[0] not in values:
-                            found.append(f"answer {a.name!r} follows from {s}, which is not an earlier answer")
-                try:
-                    again = [float(x) for x in flat(resolve(a.follows, values))]
-                    right = [float(x) for x in flat(a.value)]
-                    if any(abs(x - y) > 1e-9 * (1 + abs(y)) for x, y in zip(again, right)):
-                        found.append(f"answer {a.name!r}: its derivation gives another value than the key")
-                except (KeyError, IndexError, TypeError, ValueError):
-                    found.append(f"answer {a.name!r}: its derivation cannot be evaluated")
-        values[a.name] = a.value
+        try:
+            out[a.name] = to_float(a.value)
+        except TypeError:
+            pass  # a non-real value: problems_with reports it
+    return out
+
+
+def _lookup(floats: dict[str, Any]):
+    def lookup(name: str, index: tuple[int, ...]) -> float | None:
+        try:
+            v = floats[name]
+            for i in index:
+                v = v[i]
+            return float(v)
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+    return lookup
+
+
+def _all_trees(answers: list[Answer]) -> tuple[list, dict]:
+    """Every entry of every answer, in answer order, and the tree of each that has one."""
+    all_entries, trees_of = [], {}
+    for a in answers:
+        value_entries = [idx for idx, _ in _entries(a.value)]
+        follow_entries = dict(tree_entries(a.follows)) if a.follows is not None else {}
+        for idx in value_entries:
+            all_entries.append((a.name, idx))
+            if follow_entries.get(idx) is not None:
+                trees_of[a.name, idx] = follow_entries[idx]
+    return all_entries, trees_of
+
+
+def follow_problems(answers: list[Answer]) -> list[str]:
+    """What is wrong with the answers' `follows` trees (for QA): their shape, a reference to no
+    answer entry, a cycle, or a derivation that does not give the key's value at the key's values."""
+    found: list[str] = []
+    floats = _key_values(answers)
+    lookup = _lookup(floats)
+    for a in answers:
+        if a.follows is not None and a.name in floats:
+            if dict(tree_entries(a.follows)).keys() != dict(_entries(floats[a.name])).keys():
+                found.append(f"answer {a.name!r}: its derivation has another shape than its value")
+    all_entries, trees_of = _all_trees(answers)
+    try:
+        dependency_order(all_entries, trees_of)
+    except ValueError as e:
+        found.append(f"derivations go round in a circle: {e}")
+    for (name, idx), t in trees_of.items():
+        if any(lookup(*r) is None for r in references(t)):
+            found.append(f"answer {name!r} follows from something that is not an answer")
+            continue
+        want = lookup(name, idx)
+        again = evaluate(t, lookup)
+        if want is None or again is None or abs(again - want) > 1e-9 * (1 + abs(want)):
+            found.append(f"answer {name!r}: its derivation gives another value than the key")
     return found
 
 
@@ -145,51 +200,50 @@ def _allowance(tol: Tolerance, value: float) -> float:
 
 
 def carry_rounding(answers: list[Answer]) -> None:
-    """Widen each answer's tolerance by how far rounding its earlier answers (each within its own
-    tolerance) can move it: Σ |∂entry/∂earlier| · allowance(earlier), taken numerically from the
-    derivation at the key's values. Exact whole-number answers (a zero tolerance) stay exact."""
-    floats: dict[str, Any] = {}
-    allow: dict[str, dict[tuple[int, ...], float]] = {}
-
-    def lookup(name: str, index: tuple[int, ...]) -> float | None:
-        try:
-            v = floats[name]
-            for i in index:
-                v = v[i]
-            return float(v)
-        except (KeyError, IndexError, TypeError):
-            return None
-
-    for a in answers:
-        value = to_float(a.value) if a.kind != "choice" else a.value
-        floats[a.name] = value
-        if a.kind == "choice":
+    """Widen the tolerance of each answer the statement asks to round (to decimal places: an absolute
+    tolerance) by how far rounding the answers it follows from, as allowed, can move it:
+    own + Σ |∂entry/∂other| · allowance(other), the derivatives taken numerically from the
+    derivation at the key's values, entries taken in the order they depend on each other. Exact
+    answers (fractions, or a relative tolerance) and whole numbers are left as they are: nothing
+    there asks the student to round along the way."""
+    by_name = {a.name: a for a in answers}
+    floats = _key_values(answers)
+    lookup = _lookup(floats)
+    # answers rounded to decimal places (an absolute tolerance): widened by what they follow from
+    rounds = {a.name for a in answers if a.kind != "choice" and a.tolerance.rel == 0 and a.tolerance.abs > 0}
+    allow: dict[tuple[str, tuple[int, ...]], float] = {}
+    all_entries, trees_of = _all_trees(answers)
+    try:
+        order = dependency_order(all_entries, trees_of)
+    except ValueError:
+        return  # QA reports the cycle
+    widest: dict[str, float] = {}
+    for name, idx in order:
+        a = by_name[name]
+        if a.kind == "choice" or lookup(name, idx) is None:
             continue
-        own = {idx: _allowance(a.tolerance, float(x)) for idx, x in _entries(value)}
-        allow[a.name] = own
-        if a.follows is None or (a.tolerance.abs == 0 and a.tolerance.rel == 0):
+        own = _allowance(a.tolerance, lookup(name, idx))
+        if name not in rounds:
+            allow[name, idx] = own  # how far the student may round it; it carries on into what follows
             continue
-        widest = 0.0
-        for idx, expr in _entries(a.follows):
-            if expr is None or not _has_ref(expr):
+        t = trees_of.get((name, idx))
+        extra = 0.0
+        for r in set(references(t)) if t is not None else ():
+            base = lookup(*r)
+            if base is None or r not in allow:
                 continue
-            t = tree(expr)
-            extra = 0.0
-            for name, at in set(references(t)):
-                base = lookup(name, at)
-                if base is None or name not in allow:
-                    continue
-                h = 1e-6 * max(1.0, abs(base))
-                up = evaluate(t, _nudged(lookup, name, at, base + h))
-                down = evaluate(t, _nudged(lookup, name, at, base - h))
-                if up is None or down is None:
-                    continue
-                extra += abs(up - down) / (2 * h) * allow[name].get(at, 0.0)
-            own[idx] = own.get(idx, 0.0) + extra
-            widest = max(widest, own[idx])
-        if widest > a.tolerance.abs * 1.01 and widest > 0:
+            h = 1e-6 * max(1.0, abs(base))
+            up = evaluate(t, _nudged(lookup, r[0], r[1], base + h))
+            down = evaluate(t, _nudged(lookup, r[0], r[1], base - h))
+            if up is not None and down is not None:
+                extra += abs(up - down) / (2 * h) * allow.get(r, 0.0)
+        allow[name, idx] = own + extra
+        widest[name] = max(widest.get(name, 0.0), own + extra)
+    for name, w in widest.items():
+        a = by_name[name]
+        if w > a.tolerance.abs * 1.01:
             why = a.tolerance.why + ("; rounding your earlier answers as allowed is fine" if a.tolerance.why else "")
-            a.tolerance = Tolerance(a.tolerance.rel, _round_up(widest), why)
+            a.tolerance = Tolerance(a.tolerance.rel, _round_up(w), why)
 
 
 def _round_up(x: float) -> float:

@@ -18,6 +18,7 @@ import sympy as sp
 from .exact import R, decimal_places, integer, latex_decimal, nonzero_int, pick, to_str
 from .loss import CONVENTIONS, HOW_TO_WRITE
 from .figures import ellipses, function_curve, round_range
+from .follow import ref, refs
 from .variant import Answer, Frame, Line, Misconception, Note, Plot, ProblemType, Reject, Step, Variant
 
 x, y, w, b = sp.symbols("x y w b")
@@ -204,8 +205,8 @@ def mse_gradient_step(rng: np.random.Generator) -> Variant:
         answers=[
             Answer("dw", "$\\partial L/\\partial w$", dw, nonzero=True),
             Answer("db", "$\\partial L/\\partial b$", db, nonzero=True),
-            Answer("w_new", "$w$ after one step", w_new),
-            Answer("b_new", "$b$ after one step", b_new),
+            Answer("w_new", "$w$ after one step", w_new, follows=w0 - eta * ref("dw")),
+            Answer("b_new", "$b$ after one step", b_new, follows=b0 - eta * ref("db")),
         ],
         steps=steps,
         misconceptions=mis,
@@ -292,8 +293,9 @@ def gd_steps_1d(rng: np.random.Generator) -> Variant:
         statement=statement,
         params={"a": to_str(a), "c": to_str(c), "d": to_str(d), "x0": to_str(x0), "eta": to_str(eta), "steps": k},
         answers=[
-            Answer("iterates", f"the iterates $x_1, \\dots, x_{k}$", path, kind="vector"),
-            Answer("f_last", f"$f(x_{k})$", f_last),
+            Answer("iterates", f"the iterates $x_1, \\dots, x_{k}$", path, kind="vector",
+                   follows=[p - eta * fprime.xreplace({x: p}) for p in [x0, *refs("iterates", path[:-1])]]),
+            Answer("f_last", f"$f(x_{k})$", f_last, follows=f.xreplace({x: ref("iterates", k - 1)})),
         ],
         steps=steps,
         misconceptions=mis,
@@ -382,7 +384,9 @@ def gd_steps_2d(rng: np.random.Generator) -> Variant:
         statement=statement,
         params={"axx": to_str(a), "ayy": to_str(bb), "axy": to_str(h), "c": to_str([c1, c2]),
                 "x0": to_str(list(start)), "eta": to_str(eta), "steps": k},
-        answers=[Answer("iterates", f"the points after steps 1..{k}", iterates, kind="vector")],
+        answers=[Answer("iterates", f"the points after steps 1..{k}", iterates, kind="vector",
+                        follows=[list(descend(grad, eta, tuple(p), 1)[0])  # one step from the point before
+                                 for p in [start, *refs("iterates", iterates[:-1])]])],
         steps=steps,
         misconceptions=mis,
         plots=contour_plots(f"Contours of $f$ and the start ${latex_decimal(list(start))}$",

@@ -15,7 +15,8 @@ import numpy as np
 import sympy as sp
 
 from .exact import R, latex_decimal, paren, pick, rounded, short_decimal, to_str
-from ..tolerance import Tolerance, decimals_tolerance
+from ..tolerance import WHOLE, Tolerance, decimals_tolerance
+from .follow import ref, refs
 from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 
 PLACES = 4
@@ -97,8 +98,10 @@ def sigmoid_chain(rng: np.random.Generator, layers: int | None = None) -> Varian
         answers=[
             Answer("sigma_primes", "$[\\sigma'(z_1), \\dots]$, layer 1 first", primes, kind="vector",
                    tolerance=decimals_tolerance(PLACES)),
-            Answer("activation_factor", "$\\prod_l \\sigma'(z_l)$", act, tolerance=THREE_FIGURES),
-            Answer("gradient", f"$\\partial a_{n} / \\partial a_0$", grad, tolerance=THREE_FIGURES, nonzero=True),
+            Answer("activation_factor", "$\\prod_l \\sigma'(z_l)$", act, tolerance=THREE_FIGURES,
+                   follows=sp.Mul(*refs("sigma_primes", primes))),
+            Answer("gradient", f"$\\partial a_{n} / \\partial a_0$", grad, tolerance=THREE_FIGURES, nonzero=True,
+                   follows=sp.Mul(*ws) * sp.Mul(*refs("sigma_primes", primes))),
             Answer("bound", "the largest possible value of $\\prod_l \\sigma'(z_l)$", bound),
         ],
         steps=steps,
@@ -161,7 +164,7 @@ def depth_scale(rng: np.random.Generator) -> Variant:
             Answer("vanishing_factor", f"the factor for $s = {latex_decimal(small)}$", small**n),
             Answer("exploding_factor", f"the factor for $s = {latex_decimal(big)}$", big**n),
             Answer("depth", f"the fewest layers for which the factor is below ${latex_decimal(limit)}$",
-                   sp.Integer(depth)),
+                   sp.Integer(depth), tolerance=WHOLE),
         ],
         steps=steps,
         misconceptions=mis,
@@ -227,9 +230,11 @@ def init_scale(rng: np.random.Generator) -> Variant:
         params={"activation": act, "n": n, "variance_factor": to_str(c), "layers": n_layers, "sigma0": to_str(sigma0)},
         answers=[
             Answer("std", "the standard deviation of the weights", std),
-            Answer("variance", "the variance of the weights", variance),
-            Answer("gain", f"the factor per layer with $\\sigma_0 = {latex_decimal(sigma0)}$", gain),
-            Answer("total_gain", f"the factor through all {n_layers} layers", gain**n_layers),
+            Answer("variance", "the variance of the weights", variance, follows=ref("std") ** 2),
+            Answer("gain", f"the factor per layer with $\\sigma_0 = {latex_decimal(sigma0)}$", gain,
+                   follows=sigma0 / ref("std")),
+            Answer("total_gain", f"the factor through all {n_layers} layers", gain**n_layers,
+                   follows=ref("gain") ** n_layers),
         ],
         steps=steps,
         misconceptions=mis,
@@ -307,9 +312,9 @@ def clip_global_norm(rng: np.random.Generator) -> Variant:
         params={"g_W": to_str(gw), "g_b": to_str(gb), "threshold": to_str(c)},
         answers=[
             Answer("global_norm", "the global norm $\\lVert g \\rVert$", total),
-            Answer("factor", "the factor every gradient is multiplied by", scale),
-            Answer("clipped_W", "the clipped $g_W$", clipped[0], kind="vector"),
-            Answer("clipped_b", "the clipped $g_b$", clipped[1], kind="vector"),
+            Answer("factor", "the factor every gradient is multiplied by", scale, follows=c / ref("global_norm")),
+            Answer("clipped_W", "the clipped $g_W$", clipped[0], kind="vector", follows=[x * ref("factor") for x in gw]),
+            Answer("clipped_b", "the clipped $g_b$", clipped[1], kind="vector", follows=[x * ref("factor") for x in gb]),
         ],
         steps=steps,
         misconceptions=mis,

@@ -16,7 +16,8 @@ import sympy as sp
 
 from .exact import nonzero_int, short_decimal
 from .expression_graph import Node, activation, add, backward, cell, chain_table, leaf, mul, sub, topological
-from .expression_graph import PLACES, graded_answer, misconceptions_from, number_style
+from ..derivation import ref
+from .expression_graph import PLACES, gradient_exprs, graded_answer, misconceptions_from, number_style, value_expr
 from .variant import ProblemType, Reject, Step, Variant
 
 
@@ -121,9 +122,15 @@ def graph_gradients(rng: np.random.Generator, template: str | None = None) -> Va
     mis = []
     for mname, (g, feedback) in wrong.items():
         mis += misconceptions_from(mname, feedback, right, {f"d{n.name}": g[n] for n in order if n is not f})
-    answers = [graded_answer(n.name, f"the value of ${n.tex}$", n.value) for n in inner]
-    answers += [graded_answer(f"d{n.name}", f"$\\partial f / \\partial {n.tex}$", grads[n], nonzero=n.op == "input")
-                for n in reversed(order) if n is not f]
+    # Each value follows from its parents' values (answers, where they are inner nodes), each
+    # gradient from the gradients above it and the values it multiplies by.
+    value_ref = lambda node: ref(node.name) if node.parents else None  # noqa: E731
+    follows = gradient_exprs(f, value_ref, lambda node: ref(f"d{node.name}") if node is not f else None)
+    memo: dict = {}
+    answers = [graded_answer(n.name, f"the value of ${n.tex}$", n.value, follows=value_expr(n, value_ref, memo))
+               for n in inner]
+    answers += [graded_answer(f"d{n.name}", f"$\\partial f / \\partial {n.tex}$", grads[n], nonzero=n.op == "input",
+                              follows=follows[id(n)]) for n in reversed(order) if n is not f]
     style = number_style(list(right.values()), list(given.values()))
     values_text = ", ".join(f"${n.tex} = {sp.latex(n.value)}$" for n in inputs.values())
     defs = ", ".join(f"${definition(n)}$" for n in inner)

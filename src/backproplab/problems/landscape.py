@@ -15,7 +15,9 @@ import numpy as np
 import sympy as sp
 
 from .exact import R, latex_decimal, nonzero_int, paren, pick, short_decimal, shuffled_choices, to_str
+from ..tolerance import WHOLE
 from .figures import function_curve, parabola
+from .follow import refs
 from .variant import Answer, Line, Misconception, Note, Plot, ProblemType, Reject, Step, Variant
 
 # behaviour -> factors r = 1 − 2aη per step that show it
@@ -97,7 +99,8 @@ def overshooting(rng: np.random.Generator, behaviour: str | None = None) -> Vari
         statement=statement,
         params={"a": to_str(a), "c": to_str(c), "d": "0", "x0": to_str(x0), "eta": to_str(eta), "steps": 3, "behaviour": kind},
         answers=[
-            Answer("iterates", "$[x_1, x_2, x_3]$", iterates, kind="vector"),
+            Answer("iterates", "$[x_1, x_2, x_3]$", iterates, kind="vector",
+                   follows=[p - eta * 2 * a * (p - c) for p in [x0, *refs("iterates", iterates[:-1])]]),
             Answer("factor", "the factor per step", r, nonzero=True),
             Answer("behaviour", "what the iterates do", kind, kind="choice", choices=choices),
             Answer("eta_max", "the smallest learning rate at which gradient descent no longer converges", 1 / a),
@@ -187,7 +190,7 @@ def local_minimum(rng: np.random.Generator) -> Variant:
         params={"roots": [p, q, r], "x0": to_str(x0), "eta": to_str(eta)},
         answers=[
             Answer("first_step", "the first iterate $x_1$", x1),
-            Answer("reached", "the $x$ gradient descent converges to", sp.Integer(reached)),
+            Answer("reached", "the $x$ gradient descent converges to", sp.Integer(reached), tolerance=WHOLE),
             Answer("kind", "whether that minimum is local or global", kind, kind="choice", choices=["local", "global"]),
         ],
         steps=steps,

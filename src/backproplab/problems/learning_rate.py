@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from ..tolerance import WHOLE
 from .exact import R, latex_decimal, nonzero_int, pick, to_str
 from .gradient_descent import HOW_TO_WRITE, rates_with_factor, sum_latex, x
 from .variant import Answer, Frame, Line, Misconception, Plot, ProblemType, Reject, Step, Variant
@@ -260,7 +261,7 @@ def steps_to_epsilon(rng: np.random.Generator) -> Variant:
         title="Steps until within ε of the minimum",
         statement=statement,
         params={"a": to_str(a), "c": "0", "d": "0", "eta": to_str(eta), "x0": to_str(x0), "threshold": to_str(eps)},
-        answers=[Answer("steps", "the number of steps", sp.Integer(n), nonzero=True)],
+        answers=[Answer("steps", "the number of steps", sp.Integer(n), tolerance=WHOLE)],
         steps=steps,
         misconceptions=mis,
         plots=[Plot("$|x_k|$ on a log scale against the step $k$", frame, marks, "key")],

@@ -10,6 +10,7 @@ import numpy as np
 import sympy as sp
 
 from .exact import integer, latex, latex_decimal, nonzero_int, pick, short_decimal, to_str
+from .follow import refs
 from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 
 # How a statement tells the student to write numbers (the grader accepts both forms).
@@ -118,7 +119,7 @@ def loss_of_linear_model(rng: np.random.Generator) -> Variant:
         params={"mse_convention": conv, "w": to_str(w), "b": to_str(b), "x": to_str(xs), "y": to_str(ys)},
         answers=[
             Answer("predictions", "the predictions $\\hat y$", pred, kind="vector"),
-            Answer("loss", "the loss $L$", loss, nonzero=True),
+            Answer("loss", "the loss $L$", loss, nonzero=True, follows=mse(refs("predictions", pred), ys, half)),
         ],
         steps=steps,
         misconceptions=mis,

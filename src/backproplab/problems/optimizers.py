@@ -18,6 +18,7 @@ from .exact import latex_decimal, nonzero_int, paren, pick, rounded, short_decim
 from .figures import parabola
 from .landscape import path_plot
 from ..tolerance import Tolerance, decimals_tolerance
+from .follow import ref, refs
 from .variant import Answer, Misconception, ProblemType, Step, Variant
 
 # name -> (velocity update, formula shown to the student)
@@ -31,7 +32,7 @@ MOMENTUM = {
 PLACES = 4  # decimals asked for where answers do not terminate
 # Later steps build on earlier ones, so a student who rounds each step to 4 decimals drifts by a
 # few units in the 4th place: accept that, while every named slip stays far outside.
-CARRIED = Tolerance(rel=0.0, abs=5e-4, why=f"to {PLACES} decimal places (within 0.0005: rounding along the way is fine)")
+ROUNDED = decimals_tolerance(PLACES)  # widened by QA by what rounding the answers it follows from may cause
 FIGURES_CARRIED = Tolerance(rel=2e-3, abs=0.0, why="to 4 significant figures (within 0.2%: rounding along the way is fine)")
 
 
@@ -108,8 +109,11 @@ def momentum_steps(rng: np.random.Generator, steps: int = 3, convention: str | N
         params={"momentum_convention": conv, "a": to_str(a / 2), "c": to_str(c), "d": "0", "w0": to_str(w0),
                 "v0": "0", "eta": to_str(eta), "beta": to_str(beta), "steps": steps},
         answers=[
-            Answer("v", f"the velocities $[v_1, \\dots, v_{steps}]$", vs, kind="vector", tolerance=CARRIED),
-            Answer("w", f"the weights $[w_1, \\dots, w_{steps}]$", ws, kind="vector", tolerance=CARRIED),
+            Answer("v", f"the velocities $[v_1, \\dots, v_{steps}]$", vs, kind="vector", tolerance=ROUNDED,
+                   follows=[velocity(v_prev, grad(w_prev), beta) for v_prev, w_prev in
+                            zip([0, *refs("v", vs[:-1])], [w0, *refs("w", ws[:-1])])]),
+            Answer("w", f"the weights $[w_1, \\dots, w_{steps}]$", ws, kind="vector", tolerance=ROUNDED,
+                   follows=[w_prev - eta * v for w_prev, v in zip([w0, *refs("w", ws[:-1])], refs("v", vs))]),
         ],
         steps=steps_shown,
         misconceptions=mis,
@@ -212,15 +216,19 @@ def adam_steps(rng: np.random.Generator) -> Variant:
         params={"w0": to_str(w0), "g": to_str(gs), "eta": to_str(eta), "beta1": to_str(b1), "beta2": to_str(b2),
                 "epsilon": to_str(EPS), "m0": "0", "v0": "0"},
         answers=[
-            Answer("m", "$[m_1, m_2, m_3]$", key["m"], kind="vector", tolerance=FIGURES_CARRIED),
-            Answer("v", "$[v_1, v_2, v_3]$", key["v"], kind="vector", tolerance=FIGURES_CARRIED),
+            Answer("m", "$[m_1, m_2, m_3]$", key["m"], kind="vector", tolerance=FIGURES_CARRIED,
+                   follows=[b1 * m + (1 - b1) * g for m, g in zip([0, *refs("m", gs[:-1])], gs)]),
+            Answer("v", "$[v_1, v_2, v_3]$", key["v"], kind="vector", tolerance=FIGURES_CARRIED,
+                   follows=[b2 * v + (1 - b2) * g**2 for v, g in zip([0, *refs("v", gs[:-1])], gs)]),
             Answer("m_hat", "$[\\hat m_1, \\hat m_2, \\hat m_3]$", key["m_hat"], kind="vector",
-                   tolerance=FIGURES_CARRIED),
+                   tolerance=FIGURES_CARRIED, follows=[ref("m", t) / (1 - b1 ** (t + 1)) for t in range(3)]),
             Answer("v_hat", "$[\\hat v_1, \\hat v_2, \\hat v_3]$", key["v_hat"], kind="vector",
-                   tolerance=FIGURES_CARRIED),
-            Answer("w", "$[w_1, w_2, w_3]$", key["w"], kind="vector", tolerance=CARRIED),
-            Answer("first_step", "the first step $w_1 - w_0$", first_step, tolerance=decimals_tolerance(PLACES),
-                   nonzero=True),
+                   tolerance=FIGURES_CARRIED, follows=[ref("v", t) / (1 - b2 ** (t + 1)) for t in range(3)]),
+            Answer("w", "$[w_1, w_2, w_3]$", key["w"], kind="vector", tolerance=ROUNDED,
+                   follows=[w - eta * ref("m_hat", t) / (sp.sqrt(ref("v_hat", t)) + EPS)
+                            for t, w in enumerate([w0, *refs("w", gs[:-1])])]),
+            Answer("first_step", "the first step $w_1 - w_0$", first_step, tolerance=ROUNDED, nonzero=True,
+                   follows=ref("w", 0) - w0),
             Answer("why", "why the first step has size about $\\eta$", WHY_RIGHT, kind="choice",
                    choices=shuffled_choices(rng, WHY_RIGHT, WHY_WRONG, 3)),
         ],

@@ -13,6 +13,7 @@ import numpy as np
 import sympy as sp
 
 from .exact import R, shuffled_choices
+from ..tolerance import WHOLE
 from .figures import round_range
 from .variant import Answer, Frame, Line, Misconception, Plot, ProblemType, Reject, Step, Variant
 
@@ -126,7 +127,7 @@ def read_training_curves(rng: np.random.Generator, diagnosis: str | None = None)
         statement=statement,
         params={"epochs": epochs, "floor": floor, "train": train, "val": val, "diagnosis": kind},
         answers=[
-            Answer("stop_epoch", "the epoch with the lowest validation loss", sp.Integer(stop)),
+            Answer("stop_epoch", "the epoch with the lowest validation loss", sp.Integer(stop), tolerance=WHOLE),
             Answer("diagnosis", "what the curves show at the end of training", kind, kind="choice",
                    choices=shuffled_choices(rng, kind, [d for d in DIAGNOSES if d != kind], 2)),
             Answer("fix", "the change that would help", right_fix, kind="choice", choices=fix_choices),

@@ -18,7 +18,7 @@ from ..errors import ConfigError
 
 from ..tolerance import Tolerance, close, flat, shape
 from .exact import fits_style, to_float
-from .follow import carry_rounding, follow_problems
+from .follow import carry_rounding, follow_problems, trees
 from .variant import Answer, ProblemType, Reject, Variant
 
 MAX_TRIES = 500
@@ -77,7 +77,9 @@ def problems_with(v: Variant) -> list[str]:
             values = [math.nan]
         if not all(isinstance(x, float) and math.isfinite(x) for x in values):
             found.append(f"answer {a.name!r} is not finite")
-        elif a.nonzero and all(abs(x) < 1e-12 for x in values):
+        elif all(abs(x) < 1e-12 for x in values):
+            # a zero gradient teaches nothing, and a zero anywhere is what a student who writes
+            # 0 everywhere would be given: no answer of a key is all zeros
             found.append(f"answer {a.name!r} is zero")
     for m in v.misconceptions:
         if m.answer not in by_name:
@@ -107,6 +109,8 @@ def make_variant(ptype: ProblemType, seed: int, options: dict[str, Any] | None =
         except Reject as why:
             last = str(why)
             continue
+        for a in v.answers:
+            a.follows = trees(a.follows)  # derivation trees from here on (the key stores them as they are)
         carry_rounding(v.answers)  # before the checks: misconceptions must lie outside the widened tolerance
         found = problems_with(v)
         if not found:

@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 
 from .exact import pick
-from ..tolerance import EXACT
+from ..tolerance import WHOLE
 from .variant import Answer, Misconception, ProblemType, Step, Variant
 
 # How a batch is laid out: samples as rows (numpy, PyTorch) or as columns (many textbooks).
@@ -63,7 +63,7 @@ def network_shapes(rng: np.random.Generator, layers: int = 2, convention: str | 
         if stem in ("Z", "A"):
             unit = [shape[1]] if convention == "rows" else [shape[0]]
             mis.append(Misconception("one sample", name, _ints(unit), FEEDBACK["one sample"]))
-    answers = [Answer(name, f"the shape of ${_tex(name)}$", _ints(shape), kind="vector", tolerance=EXACT)
+    answers = [Answer(name, f"the shape of ${_tex(name)}$", _ints(shape), kind="vector", tolerance=WHOLE)
                for name, shape in right.items()]
     statement = (
         f"A fully connected network has layer sizes $d = {tuple(sizes)}$ (input first) and is trained on "

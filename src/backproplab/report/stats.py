@@ -109,6 +109,7 @@ class CheckStats:
     n: int
     mean: float | None
     misconceptions: int  # how many submissions made a named mistake here
+    follow_through: int = 0  # how many earned credit because the work followed from an earlier slip
 
 
 def _checks(student: StudentGrades):
@@ -121,12 +122,16 @@ def check_stats(grades: ClassGrades) -> list[CheckStats]:
     """Mean score of every check, in the order the problems and their checks appear."""
     scores: dict[tuple[str, str], list[float]] = {}
     named: Counter = Counter()
+    carried: Counter = Counter()
     for s in grades.with_status(GRADED):
         for key, c in _checks(s):
             scores.setdefault((key, c["name"]), []).append(float(c["score"]))
             if c.get("misconception"):
                 named[key, c["name"]] += 1
-    return [CheckStats(key, check, len(xs), mean(xs), named[key, check]) for (key, check), xs in scores.items()]
+            if c.get("follow_through"):
+                carried[key, c["name"]] += 1
+    return [CheckStats(key, check, len(xs), mean(xs), named[key, check], carried[key, check])
+            for (key, check), xs in scores.items()]
 
 
 @dataclass

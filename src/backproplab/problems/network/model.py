@@ -20,8 +20,10 @@ import numpy as np
 import sympy as sp
 
 from ..exact import integer, nonzero_int, pick, short_decimal, to_str
+from ...derivation import add, mul, ref
 from ..expression_graph import (
-    ONE, TRANSCENDENTAL, ZERO, Gradients, Node, activation, affine, exp, key_str, leaf, log, values,
+    ONE, TRANSCENDENTAL, ZERO, Gradients, Node, activation, affine, exp, gradient_exprs, key_str, leaf, log,
+    value_expr, values,
 )
 from ..variant import Reject
 
@@ -131,6 +133,8 @@ def softmax(texs: list[str], zs: list[Node]) -> list[Node]:
         local = tuple(p[k] * ((1 if j == k else 0) - p[j]) for j in range(len(zs)))
         local_tex = tuple(f"{tex}(1 - {tex})" if j == k else f"-{tex} {texs[j]}" for j in range(len(zs)))
         nodes.append(Node(f"softmax_{k}", tex, p[k], "softmax", tuple(zs), local, local_tex, "act_out"))
+    for node in nodes:
+        node.extra["softmax"] = nodes  # each class's probability enters every other's derivative
     return nodes
 
 
@@ -139,7 +143,7 @@ def loss_node(net: Network, yhat: list[list[Node]]) -> Node:
     N = net.batch
     per_n = f"/{N}" if N > 1 else ""
     over_n = rf"{N}\," if N > 1 else ""
-    parents, local, local_tex, total = [], [], [], ZERO
+    parents, local, local_tex, total, targets = [], [], [], ZERO, []
     for n, (row, target) in enumerate(zip(yhat, net.Y)):
         for node, y in zip(row, target):
             p, y = node.value, net.num(y)
@@ -157,7 +161,9 @@ def loss_node(net: Network, yhat: list[list[Node]]) -> Node:
             parents.append(node)
             local.append(dl)
             local_tex.append(dl_tex)
-    return Node("L", "L", total / N, "loss", tuple(parents), tuple(local), tuple(local_tex), "loss", {"N": N})
+            targets.append(y)
+    return Node("L", "L", total / N, "loss", tuple(parents), tuple(local), tuple(local_tex), "loss",
+                {"N": N, "kind": net.loss, "targets": targets})
 
 
 # --- answers read off the graph ---------------------------------------------------------------
@@ -186,6 +192,59 @@ def backward_answers(g: Graph, grads: Gradients, transpose_dW: bool = False) -> 
         out[f"dW{l}"] = [list(col) for col in zip(*dW)] if transpose_dW else dW
         out[f"db{l}"] = grads.of(g.b[l - 1])
     return out | updates(g, grads)
+
+
+def _index(n: int, j: int, batch: int) -> tuple[int, ...]:
+    """Where sample n, unit j sits in a per-sample answer (rows per sample, or one row for one sample)."""
+    return (n, j) if batch > 1 else (j,)
+
+
+def forward_follows(g: Graph) -> dict[str, object]:
+    """How every forward answer follows from the answers before it: a from z, the next z from a, ŷ, L."""
+    net, refer = g.net, {}
+    for l in range(1, net.layers + 1):
+        a_name = "yhat" if l == net.layers else f"a{l}"
+        for n in range(net.batch):
+            for j, (zj, aj) in enumerate(zip(g.z[l - 1][n], g.a[l][n])):
+                refer[id(zj)] = ref(f"z{l}", *_index(n, j, net.batch))
+                refer[id(aj)] = ref(a_name, *_index(n, j, net.batch))
+    value_ref = lambda node: refer.get(id(node))  # noqa: E731
+    memo: dict = {}
+    out: dict[str, object] = {}
+    for l in range(1, net.layers + 1):
+        out[f"z{l}"] = _rows([[value_expr(z, value_ref, memo) for z in row] for row in g.z[l - 1]], net.batch)
+        a_name = "yhat" if l == net.layers else f"a{l}"
+        out[a_name] = _rows([[value_expr(a, value_ref, memo) for a in row] for row in g.a[l]], net.batch)
+    out["loss"] = value_expr(g.loss, value_ref, memo)
+    return out
+
+
+def backward_follows(g: Graph) -> dict[str, object]:
+    """How every backward answer follows from those before it: δ of a layer from δ above, ∂L/∂W and
+    ∂L/∂b from δ, each new parameter from its gradient. Forward values are given (numbers)."""
+    net, refer = g.net, {}
+    for l in range(1, net.layers + 1):
+        for n in range(net.batch):
+            for j, zj in enumerate(g.z[l - 1][n]):
+                refer[id(zj)] = ref(f"delta{l}", *_index(n, j, net.batch))
+        for j, row in enumerate(g.W[l - 1]):
+            for k, w in enumerate(row):
+                refer[id(w)] = ref(f"dW{l}", j, k)
+        for j, b in enumerate(g.b[l - 1]):
+            refer[id(b)] = ref(f"db{l}", j)
+    exprs = gradient_exprs(g.loss, lambda node: None, lambda node: refer.get(id(node)))
+    grad = lambda nested: [grad(x) if isinstance(x, list) else exprs.get(id(x), 0) for x in nested]  # noqa: E731
+    out: dict[str, object] = {}
+    for l in range(net.layers, 0, -1):
+        out[f"delta{l}"] = _rows(grad(g.z[l - 1]), net.batch)
+        out[f"dW{l}"] = grad(g.W[l - 1])
+        out[f"db{l}"] = grad(g.b[l - 1])
+    eta = float(net.lr)
+    for l in range(1, net.layers + 1):
+        out[f"W{l}_new"] = [[add(float(w.value), mul(-eta, ref(f"dW{l}", j, k))) for k, w in enumerate(row)]
+                            for j, row in enumerate(g.W[l - 1])]
+        out[f"b{l}_new"] = [add(float(b.value), mul(-eta, ref(f"db{l}", j))) for j, b in enumerate(g.b[l - 1])]
+    return out
 
 
 def updates(g: Graph, grads: Gradients, factor: sp.Expr = 1) -> dict[str, list]:

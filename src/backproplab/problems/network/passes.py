@@ -7,12 +7,13 @@ import numpy as np
 from ..expression_graph import backward, graded_answer, number_style, show
 from ..variant import Answer, ProblemType, Variant
 from .mistakes import backward_misconceptions, forward_misconceptions
-from .model import backward_answers, claims_json, drawn_graph, forward_answers, given_numbers
+from .model import (backward_answers, backward_follows, claims_json, drawn_graph, forward_answers, forward_follows,
+                    given_numbers)
 from .wording import answer_format, backward_steps, describe, forward_steps, forward_text, label
 
-def _answers(right: dict[str, object], gradient: bool) -> list[Answer]:
+def _answers(right: dict[str, object], gradient: bool, follows: dict[str, object]) -> list[Answer]:
     # A gradient that is zero everywhere (every ReLU dead, a perfect prediction) teaches nothing.
-    return [graded_answer(k, label(k), v, nonzero=gradient and k.startswith(("delta", "dW", "db")))
+    return [graded_answer(k, label(k), v, nonzero=gradient and k.startswith(("delta", "dW", "db")), follows=follows[k])
             for k, v in right.items()]
 
 
@@ -27,7 +28,7 @@ def network_forward(rng: np.random.Generator, sizes=None, hidden=None, loss=None
     return Variant(
         problem="network_forward", title="Forward pass of a small network", statement=statement,
         params={"network": net.to_json(), "claims": {"values": claims_json(right)}},
-        answers=_answers(right, gradient=False), steps=forward_steps(g),
+        answers=_answers(right, gradient=False, follows=forward_follows(g)), steps=forward_steps(g),
         misconceptions=forward_misconceptions(net, right), given=given_numbers(net), style=style,
     )
 
@@ -50,7 +51,7 @@ def network_backward(rng: np.random.Generator, sizes=None, hidden=None, loss=Non
     return Variant(
         problem="network_backward", title="Backpropagation through a small network", statement=statement,
         params={"network": net.to_json(), "claims": {"values": claims_json(forward), "gradients": claims_json(right)}},
-        answers=_answers(right, gradient=True), steps=forward_steps(g) + backward_steps(g, grads),
+        answers=_answers(right, gradient=True, follows=backward_follows(g)), steps=forward_steps(g) + backward_steps(g, grads),
         misconceptions=backward_misconceptions(g, grads, right), given=given_numbers(net), style=style,
     )
 
