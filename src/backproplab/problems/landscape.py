@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
-from .exact import R, latex_decimal, nonzero_int, paren, pick, short_decimal, shuffled_choices, to_str
+from .exact import WHOLE, R, latex_decimal, nonzero_int, paren, pick, short_decimal, shuffled_choices, to_str
 from .figures import function_curve, parabola
 from .variant import Answer, Line, Misconception, Note, Plot, ProblemType, Reject, Step, Variant
 
@@ -187,7 +187,7 @@ def local_minimum(rng: np.random.Generator) -> Variant:
         params={"roots": [p, q, r], "x0": to_str(x0), "eta": to_str(eta)},
         answers=[
             Answer("first_step", "the first iterate $x_1$", x1),
-            Answer("reached", "the $x$ gradient descent converges to", sp.Integer(reached)),
+            Answer("reached", "the $x$ gradient descent converges to", sp.Integer(reached), tolerance=WHOLE),
             Answer("kind", "whether that minimum is local or global", kind, kind="choice", choices=["local", "global"]),
         ],
         steps=steps,

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import jinja2
 
+from ..problems.coding import ARRAYS_NOTE, FORBIDDEN_NOTE
+from ..problems.exact import HAND_DIGITS
+
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     trim_blocks=True,
@@ -19,3 +22,5 @@ TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
 )
 TEMPLATES.filters["fmt"] = lambda x: f"{x:g}"
+# said once in a notebook's header rather than under every problem
+TEMPLATES.globals.update(hand_digits=HAND_DIGITS, forbidden_note=FORBIDDEN_NOTE, arrays_note=ARRAYS_NOTE)
