@@ -174,6 +174,9 @@ def test_adam_by_float_iteration():
             for name, got in (("m", m), ("v", s), ("m_hat", mh), ("v_hat", vh), ("w", w)):
                 assert v.answer(name).tolerance.accepts(got, key(v, name)[t - 1]), (name, t)
         g1 = num(p["g"][0])
+        assert all(m != 0 for m in rows["m"]), "a first moment of exactly 0: that step does not move w"
+        for a in v.answers:  # every answer has an absolute floor: a relative tolerance alone accepts only an exact 0
+            assert a.kind == "choice" or a.tolerance.abs > 0, a.name
         assert close(key(v, "first_step"), rows["w"][0] - num(p["w0"]), 1e-9)
         assert abs(key(v, "first_step") + eta * math.copysign(1, g1)) < 1e-6  # about −η·sign(g₁)
         assert "bias correction" in v.answer("why").value.lower()

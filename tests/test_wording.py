@@ -84,71 +84,106 @@ def defined_in_key(v: Variant) -> set[str]:
     return found
 
 
+def undefined_code_names(v: Variant) -> list[str]:
+    """`names` in the statement that are neither answers nor choices (`dq` where the graph has no q)."""
+    known = {a.name for a in v.answers} | {c for a in v.answers for c in a.choices or []}
+    return [f"`{code}` names no answer" for code in re.findall(r"`([^`]+)`", v.statement)
+            if re.fullmatch(r"[A-Za-z_]\w*", code) and code not in known]
+
+
+def undefined_symbols(v: Variant) -> list[str]:
+    """Symbols of the worked solution that neither the statement, the answers' labels nor the solution define."""
+    known = (symbols(v.statement, indices=True) | {s for a in v.answers for s in symbols(a.label, indices=True)}
+             | defined_in_key(v))
+    return [f"{sorted(symbols(t) - known)} undefined in: {t[:100]}" for t in key_texts(v) if symbols(t) - known]
+
+
+def broken_phrases(v: Variant) -> list[str]:
+    """"∂f/∂ every", "a list of 1 numbers", and doubled signs ("ŷ − −2") anywhere."""
+    found = []
+    for text in all_texts(v):
+        if re.search(r"\\partial\s*\$?\s*every|∂\s*every", text):
+            found.append(f"'∂ every' in: {text[:80]}")
+        if re.search(r"\b1 (?:numbers|strings)\b", text):
+            found.append(f"'1 numbers' in: {text[:80]}")
+        found += [f"doubled sign in: {body[:80]}" for body in maths(text) if re.search(r"[-+−]\s*[-−]\s*\d", body)]
+    return found
+
+
+def decimals_as_fractions(v: Variant) -> list[str]:
+    """A decimal the student is given (0.6) shown as a fraction (3/5): in the statement, or in the worked
+    solution (where 1/N, a reciprocal, is a factor of a formula rather than a given number)."""
+    found = []
+    for x in {sp.Rational(x) for x in v.given if sp.sympify(x).is_Rational}:
+        if x.q == 1 or decimal_places(x) is None:
+            continue
+        shown = rf"\frac{{{abs(x.p)}}}{{{x.q}}}"
+        texts = [v.statement] + (key_texts(v) if abs(x.p) != 1 else [])
+        found += [f"{x} shown as {shown} in: {t[:80]}" for t in texts if shown in t]
+    return found
+
+
+def counts_as_fractions(v: Variant) -> list[str]:
+    """A count or a shape whose hint says it may be a fraction."""
+    return [f"{a.name}: {a.tolerance.why}" for a in v.answers
+            if a.kind != "choice" and all(sp.sympify(x).is_Integer for x in sp.flatten([a.value]))
+            and a.label.startswith(("the shape", "the number of", "the fewest", "the epoch"))
+            and "fraction" in a.hint() + a.tolerance.why]
+
+
+def unstated_calculator_or_units(v: Variant) -> list[str]:
+    """A calculator problem that does not say so (or how to round), a calculator note where none is
+    allowed, trigonometry without "radians" or far from 0."""
+    found = []
+    if v.calculator == "basic":
+        if CALCULATOR_NOTE not in v.statement:
+            found.append("a calculator problem that does not say so")
+        if any(a.kind != "choice" for a in v.answers) and not re.search(r"decimal|significant", v.statement):
+            found.append("a calculator, but no rounding stated")
+    elif CALCULATOR_NOTE in v.statement:
+        found.append("a calculator note where none is allowed")
+    if r"\sin" in v.statement:
+        if "radians" not in v.statement:
+            found.append("sin without radians")
+        if any(abs(float(a.value)) > 3 for a in v.answers if a.name == "v"):
+            found.append("a trigonometric argument far from 0")
+    return found
+
+
+DETECTORS = [undefined_code_names, undefined_symbols, broken_phrases, decimals_as_fractions, counts_as_fractions,
+             unstated_calculator_or_units]
+
+
+@pytest.mark.parametrize("detector", DETECTORS, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("pid, i", CASES)
-def test_code_names_in_a_statement_are_answers_or_choices(pid, i):
+def test_no_statement_or_worked_solution_has_a_known_defect(pid, i, detector):
     for v in variants(pid, i):
-        known = {a.name for a in v.answers} | {c for a in v.answers for c in a.choices or []}
-        for code in re.findall(r"`([^`]+)`", v.statement):
-            if re.fullmatch(r"[A-Za-z_]\w*", code):
-                assert code in known, f"{pid}: `{code}` in the statement names no answer"
+        assert detector(v) == [], (pid, STRUCTURES[pid][i], detector(v)[:3])
 
 
-@pytest.mark.parametrize("pid, i", CASES)
-def test_every_symbol_of_a_worked_solution_is_defined(pid, i):
-    for v in variants(pid, i):
-        known = (symbols(v.statement, indices=True) | {s for a in v.answers for s in symbols(a.label, indices=True)}
-                 | defined_in_key(v))
-        for text in key_texts(v):
-            unknown = symbols(text) - known
-            assert not unknown, f"{pid}: {sorted(unknown)} undefined in the worked solution: {text[:120]}"
+def test_the_scan_finds_the_defects_found_before():
+    """Each detector fires on the defect as issue 15 found it."""
+    from backproplab.problems.variant import Answer, Step
 
+    def toy(**fields) -> Variant:
+        base = dict(problem="toy", title="t", statement="Compute `dq`.", params={},
+                    answers=[Answer("dq", "$\\partial f/\\partial q$", sp.Integer(1))], steps=[], given=[])
+        return Variant(**(base | fields))
 
-@pytest.mark.parametrize("pid, i", CASES)
-def test_no_broken_phrases_or_doubled_signs(pid, i):
-    for v in variants(pid, i):
-        for text in all_texts(v):
-            assert not re.search(r"\\partial\s*\$?\s*every|∂\s*every", text), text
-            assert not re.search(r"\b1 (?:numbers|strings)\b", text), text
-            for body in maths(text):
-                assert not re.search(r"[-+−]\s*[-−]\s*\d", body), f"{pid}: doubled sign in {body}"
-
-
-@pytest.mark.parametrize("pid, i", CASES)
-def test_given_decimals_are_shown_as_decimals(pid, i):
-    """A decimal the student is given (0.6) is never shown as a fraction (3/5): not in the statement,
-    and not in the worked solution (where 1/N, a reciprocal, is a factor of a formula, not a given number)."""
-    for v in variants(pid, i):
-        decimals = [sp.Rational(x) for x in v.given
-                    if sp.sympify(x).is_Rational and sp.Rational(x).q > 1 and decimal_places(x) is not None]
-        for x in decimals:
-            shown = rf"\frac{{{abs(x.p)}}}{{{x.q}}}"
-            assert shown not in v.statement, f"{pid}: {x} shown as a fraction in the statement"
-            if abs(x.p) != 1:
-                for text in key_texts(v):
-                    assert shown not in text, f"{pid}: {x} shown as a fraction in {text[:100]}"
-
-
-@pytest.mark.parametrize("pid, i", CASES)
-def test_counts_and_shapes_are_not_fractions(pid, i):
-    for v in variants(pid, i)[:5]:
-        for a in v.answers:
-            if a.kind != "choice" and all(sp.sympify(x).is_Integer for x in sp.flatten([a.value])) and (
-                    a.label.startswith(("the shape", "the number of", "the fewest", "the epoch"))):
-                assert "fraction" not in a.hint() + a.tolerance.why, f"{pid}: {a.name} {a.tolerance.why}"
-
-
-@pytest.mark.parametrize("pid, i", CASES)
-def test_the_calculator_and_the_units_are_stated(pid, i):
-    for v in variants(pid, i):
-        if v.calculator == "basic":
-            assert CALCULATOR_NOTE in v.statement
-            if any(a.kind != "choice" for a in v.answers):
-                assert re.search(r"decimal|significant", v.statement), f"{pid}: a calculator, but no rounding"
-        else:
-            assert CALCULATOR_NOTE not in v.statement
-        if r"\sin" in v.statement:
-            assert "radians" in v.statement
-            assert abs(float(v.answer("v").value)) <= 3, "a trigonometric argument far from 0"
+    assert undefined_code_names(toy(statement="Compute (`dq` stands for $\\partial f / \\partial q$).",
+                                    answers=[Answer("dp", "p", sp.Integer(1))]))
+    assert undefined_symbols(toy(statement="$f(x) = 2(x - 1)^2$", steps=[Step("Each step multiplies by $1 - 2a\\eta$:")]))
+    assert broken_phrases(toy(statement="2. Backward: compute $\\partial f / \\partial$ every node."))
+    assert broken_phrases(toy(statement="Give `dq` (a list of 1 numbers)."))
+    assert Answer("yhat", "y", [sp.Integer(1)], kind="vector").hint() == "a list of one number"
+    assert broken_phrases(toy(steps=[Step("", table=[["g", "v"], ["$(\\hat y - -2)/2$", "1"]])]))
+    assert decimals_as_fractions(toy(statement="The inputs are $w = - \\frac{3}{5}$, $x = \\frac{17}{10}$.",
+                                     given=[sp.Rational(-3, 5), sp.Rational(17, 10)]))
+    assert counts_as_fractions(toy(answers=[Answer("W1", "the shape of $W$", [sp.Integer(2), sp.Integer(3)],
+                                                   kind="vector")]))
+    calc = toy(statement="Let $f(v) = \\sin(v)$.", answers=[Answer("v", "v", sp.Integer(125))])
+    calc.calculator = "basic"
+    assert len(unstated_calculator_or_units(calc)) == 4
 
 
 def test_the_training_curves_say_what_the_dashed_line_is():
