@@ -197,11 +197,11 @@ def fits_style(x: sp.Expr, style: str) -> bool:
 
 def approx_latex(x: sp.Expr, figures: int = 4) -> str:
     """LaTeX of x to `figures` significant figures, with a power of ten where it is very large or small."""
-    text = f"{float(x):.{figures}g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
+    value = float(x)
+    if value != 0 and not 1e-3 <= abs(value) < 1e5:
+        mantissa, exponent = f"{value:.{figures - 1}e}".split("e")
         return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return text
+    return f"{value:.{figures}g}"
 
 
 def rounded(x: sp.Expr, places: int = 4) -> str:

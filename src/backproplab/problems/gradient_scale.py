@@ -24,7 +24,7 @@ PLACES = 4
 # A product of six factors each rounded to 4 decimals can be off by ~0.7%: accept 1%.
 THREE_FIGURES = Tolerance(rel=1e-2, abs=0.0, why="to 3 significant figures (within 1%)")
 # An exact power: written as a power it is exact, as a decimal it must have 4 significant figures.
-POWER = Tolerance(rel=5e-4, abs=0.0, why="exact (a power is fine), or a decimal to 4 significant figures")
+POWER = Tolerance(rel=5e-4, abs=0.0, why="exact, or a decimal to 4 significant figures")
 
 
 def power(base: sp.Expr, exponent: int) -> sp.Expr:
@@ -228,8 +228,7 @@ def init_scale(rng: np.random.Generator, activation: str = "ReLU", layers: int =
         f"Which standard deviation (`std`) and variance (`variance`) of the weights keep the scale the same "
         f"from layer to layer ({rule} initialisation)? If instead every weight of a {n_layers}-layer stack of "
         f"such layers is drawn with standard deviation $\\sigma_0 = {latex_decimal(sigma0)}$, by what factor is "
-        f"the scale multiplied per layer (`gain`), and through all {n_layers} layers (`total_gain`, a power such "
-        f"as `3**{n_layers}` is fine)?"
+        f"the scale multiplied per layer (`gain`), and through all {n_layers} layers (`total_gain`)?"
     )
     steps = [
         Step(f"A unit sums $n$ inputs times weights $w$, so its variance is $n \\operatorname{{Var}}(w)$ times the "

@@ -88,7 +88,8 @@ def learning_rate_regimes(rng: np.random.Generator, rates: int = 4) -> Variant:
     table += [[f"${latex_decimal(eta)}$", f"${latex_decimal(q)}$", r] for eta, q, r in zip(rates, factors, regimes)]
     steps = [
         Step("One step of gradient descent multiplies x by a fixed factor:",
-             f"x_{{k+1}} = x_k - \\eta \\cdot {latex_decimal(2 * a)} x_k = (1 - {latex_decimal(2 * a)}\\eta)\\, x_k = q\\, x_k"),
+             f"x_{{k+1}} = x_k - \\eta \\cdot {sum_latex([(2 * a, 'x_k')])} = (1 - {sum_latex([(2 * a, '')]) if 2 * a != 1 else ''}"
+             f"\\eta)\\, x_k = q\\, x_k"),
         Step("So $x_k = q^k x_0$: $0 \\le q < 1$ is monotone, $-1 < q < 0$ oscillating, $q = -1$ a 2-cycle, "
              "$q < -1$ divergent.", table=table),
     ]
@@ -227,7 +228,7 @@ def steps_to_epsilon(rng: np.random.Generator) -> Variant:
         [str(k), latex_decimal(grow**k), "yes" if grow**k >= need else "no"] for k in range(1, n + 1)]
     steps = [
         Step("One step multiplies x by a fixed factor:",
-             f"x_{{k+1}} = x_k - {latex_decimal(eta)} \\cdot {latex_decimal(2 * a)} x_k = q\\, x_k, \\quad "
+             f"x_{{k+1}} = x_k - {latex_decimal(eta)} \\cdot {sum_latex([(2 * a, 'x_k')])} = q\\, x_k, \\quad "
              f"q = 1 - {latex_decimal(2 * a)} \\cdot {latex_decimal(eta)} = {latex_decimal(q)}"),
         Step("So $|x_k| = |q|^k\\,|x_0|$, and we need the first whole $k$ with $|q|^k |x_0| \\le \\varepsilon$, "
              f"that is $(1/|q|)^k \\ge |x_0| / \\varepsilon$:",

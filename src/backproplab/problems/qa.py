@@ -162,7 +162,8 @@ def needs_calculator(v: Variant) -> bool:
 
 
 # The statement of a problem that needs a calculator says so; how to round is its own (and each answer's).
-CALCULATOR_NOTE = "Use a calculator, and keep more digits along the way than you round your answers to."
+CALCULATOR_NOTE = "Use a calculator"
+KEEP_DIGITS = ", and keep more digits along the way than you round your answers to"
 
 
 def effort(v: Variant) -> Effort:
@@ -264,7 +265,8 @@ def make_variant(ptype: ProblemType, seed: int, options: dict[str, Any] | None =
         if not found:
             v.calculator = allowed
             if allowed == "basic":
-                v.statement += "\n\n" + CALCULATOR_NOTE
+                numbers = any(a.kind != "choice" for a in v.answers)
+                v.statement += "\n\n" + CALCULATOR_NOTE + (KEEP_DIGITS if numbers else "") + "."
             v.effort = effort(v)
             return v
         last = found[0]
