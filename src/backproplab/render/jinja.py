@@ -10,7 +10,6 @@ from pathlib import Path
 
 import jinja2
 
-from ..problems.coding import ARRAYS_NOTE, FORBIDDEN_NOTE
 from ..problems.exact import HAND_DIGITS
 
 TEMPLATES = jinja2.Environment(
@@ -22,5 +21,14 @@ TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
 )
 TEMPLATES.filters["fmt"] = lambda x: f"{x:g}"
-# said once in a notebook's header rather than under every problem
-TEMPLATES.globals.update(hand_digits=HAND_DIGITS, forbidden_note=FORBIDDEN_NOTE, arrays_note=ARRAYS_NOTE)
+
+
+def coding_rules() -> str:
+    """What every coding problem asks (numpy only; new float64 arrays, inputs untouched)."""
+    from ..problems.coding import ARRAYS_NOTE, FORBIDDEN_NOTE  # here: rendering feedback need not load the tasks
+
+    return f"{FORBIDDEN_NOTE} {ARRAYS_NOTE}"
+
+
+# said once in a notebook's header and a handout's top rather than under every problem
+TEMPLATES.globals.update(hand_digits=HAND_DIGITS, coding_rules=coding_rules)

@@ -21,7 +21,7 @@ import sympy as sp
 
 from ..exact import integer, nonzero_int, pick, short_decimal, to_str
 from ..expression_graph import (
-    ONE, TRANSCENDENTAL, ZERO, Gradients, Node, activation, affine, exp, key_str, leaf, log, values,
+    ONE, TRANSCENDENTAL, ZERO, Gradients, Node, activation, affine, exp, key_str, leaf, log, show, values,
 )
 from ..variant import OptionError, Reject, option
 
@@ -145,10 +145,10 @@ def loss_node(net: Network, yhat: list[list[Node]]) -> Node:
             p, y = node.value, net.num(y)
             if net.loss == "mse":
                 total += (p - y) ** 2 / 2
-                dl, dl_tex = (p - y) / N, rf"({node.tex} {'+' if y < 0 else '-'} {sp.latex(abs(y))}){per_n}"
+                dl, dl_tex = (p - y) / N, rf"({node.tex} {'+' if y < 0 else '-'} {show(abs(y))}){per_n}"
             elif net.loss == "bce":
                 total -= y * log(p) + (1 - y) * log(1 - p)
-                dl, dl_tex = (p - y) / (N * p * (1 - p)), rf"\frac{{{node.tex} - {sp.latex(y)}}}{{{over_n}{node.tex}(1 - {node.tex})}}"
+                dl, dl_tex = (p - y) / (N * p * (1 - p)), rf"\frac{{{node.tex} - {show(y)}}}{{{over_n}{node.tex}(1 - {node.tex})}}"
             elif y == 1:  # softmax cross-entropy: only the target class enters the loss
                 total -= log(p)
                 dl, dl_tex = -1 / (N * p), rf"-\frac{{1}}{{{over_n}{node.tex}}}"
