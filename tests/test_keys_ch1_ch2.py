@@ -21,6 +21,7 @@ from backproplab.problems.qa import make_variant
 from backproplab.problems.variant import Variant
 
 from conftest import key_params
+from structures import structure
 
 SEEDS = range(1000)
 HALF = {"mean": 1.0, "half-mean": 0.5}  # the factor in front of (1/N)Σ(ŷ − y)² for each convention
@@ -28,9 +29,10 @@ HALF = {"mean": 1.0, "half-mean": 0.5}  # the factor in front of (1/N)Σ(ŷ − 
 
 @cache
 def variants(problem: str) -> list[Variant]:
-    """The variants of seeds 0..999, generated once per test session, with `params` as the key
-    stores them (the key contract: every answer is re-derived from those alone)."""
-    return [key_params(make_variant(get(problem), seed)) for seed in SEEDS]
+    """The variants of seeds 0..999, seed k in the problem's structure k mod (their number)
+    (tests/structures.py), generated once per test session, with `params` as the key stores them
+    (the key contract: every answer is re-derived from those alone)."""
+    return [key_params(make_variant(get(problem), seed, structure(problem, seed))) for seed in SEEDS]
 
 
 def num(s: str) -> float:

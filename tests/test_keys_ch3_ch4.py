@@ -26,6 +26,7 @@ import pytest
 from conftest import run_cli, solved_course
 
 from conftest import key_params
+from structures import structure
 from backproplab.problems import get
 from backproplab.problems.qa import make_variant, problems_with, same_within
 
@@ -60,9 +61,11 @@ def central(f, x):
 
 
 def variants(problem: str, n: int = VARIANTS, options: dict | None = None):
+    """n variants with params as the key stores them: in `options`, or seed k in the problem's
+    structure k mod (their number) (tests/structures.py)."""
     ptype = get(problem)
     for seed in range(n):
-        yield key_params(make_variant(ptype, seed, options))
+        yield key_params(make_variant(ptype, seed, structure(problem, seed) if options is None else options))
 
 
 def assert_misconceptions_distinct(v) -> None:
@@ -300,6 +303,27 @@ def as_array(value) -> np.ndarray:
     return np.atleast_2d(np.vectorize(lambda x: float(num(x)), otypes=[float])(np.array(value, dtype=object)))
 
 
+def kinds_that_fit(wrong: np.ndarray, right: np.ndarray, hidden_delta: bool) -> set[str]:
+    """The kinds of error (as the statement defines them) a wrong line fits, next to the right one:
+    every entry times one positive factor other than 1 (scaled), times −1 (sign flipped), the
+    right matrix transposed, or a hidden δ off by different factors (wrong activation derivative)."""
+    fits = set()
+    if wrong.shape == right.shape:
+        nonzero = np.abs(right) > 1e-12
+        ratios = wrong[nonzero] / right[nonzero]
+        uniform = (nonzero.any() and np.all(np.abs(wrong[~nonzero]) < 1e-12)
+                   and np.allclose(ratios, ratios[0], rtol=1e-9, atol=0))
+        if uniform and abs(ratios[0] + 1) < 1e-9:
+            fits.add("sign flipped")
+        elif uniform and ratios[0] > 0 and abs(ratios[0] - 1) > 1e-9:
+            fits.add("scaled")
+        elif not uniform and hidden_delta:
+            fits.add("wrong activation derivative")
+    if wrong.shape == right.T.shape and np.allclose(wrong, right.T, rtol=0, atol=1e-9):
+        fits.add("transposed")
+    return fits
+
+
 def test_find_the_bug_names_the_first_inconsistent_line():
     kinds = set()
     for v in variants("backprop_find_the_bug"):
@@ -323,7 +347,10 @@ def test_find_the_bug_names_the_first_inconsistent_line():
                 if shown[name].shape != want.shape or not np.allclose(shown[name], want, rtol=0, atol=1e-9):
                     assert first is None, f"{name} is inconsistent too, after {first}"
                     first = name
+                    fits = kinds_that_fit(shown[name], want, hidden_delta=name.startswith("delta") and l < L)
         assert first == v.answer("wrong_line").value == v.params["planted"]["line"]
+        # one reading: the wrong line has the look of its kind and of no other
+        assert fits == {v.answer("error_kind").value}, (first, fits, v.answer("error_kind").value)
         kinds.add(v.answer("error_kind").value)
         assert_misconceptions_distinct(v)
     assert kinds == {"scaled", "sign flipped", "transposed", "wrong activation derivative"}

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import key_params
+from structures import structure
 from backproplab.problems import get, registry
 from backproplab.problems.exact import to_float
 from backproplab.problems.overfitting import FIXES
@@ -32,8 +33,9 @@ CH5_CH6 = ["updates_per_epoch", "minibatch_gradient", "momentum_steps", "adam_st
 
 @cache
 def variants(pid: str) -> list[Variant]:
-    """The variants of seeds 0..N_VARIANTS-1 (each already passed QA in make_variant)."""
-    return [key_params(make_variant(get(pid), seed)) for seed in range(N_VARIANTS)]
+    """The variants of seeds 0..N_VARIANTS-1 (each already passed QA in make_variant), seed k in
+    the problem's structure k mod (their number) (tests/structures.py)."""
+    return [key_params(make_variant(get(pid), seed, structure(pid, seed))) for seed in range(N_VARIANTS)]
 
 
 def num(value) -> float:
@@ -59,9 +61,12 @@ def test_all_types_registered_in_chapters_5_and_6():
 def test_variants_are_sound(pid):
     """Reproducible, JSON-able, names are identifiers, choices hold the answer, feedback hides the key."""
     vs = variants(pid)
-    again = make_variant(get(pid), 7)
+    again = make_variant(get(pid), 7, structure(pid, 7))
     assert json.dumps(again.params) == json.dumps(vs[7].params)
-    assert len({json.dumps(v.params, sort_keys=True) for v in vs}) > N_VARIANTS // 2, "too few distinct variants"
+    # init_scale's numbers are one fan-in and one scale: a few hundred combinations in all;
+    # depth_scale's four numbers some two thousand, so 1,000 draws repeat about half of them
+    enough = {"init_scale": N_VARIANTS // 4, "depth_scale": N_VARIANTS // 3}.get(pid, N_VARIANTS // 2)
+    assert len({json.dumps(v.params, sort_keys=True) for v in vs}) > enough, "too few distinct variants"
     for v in vs[:200]:
         json.dumps(v.params)
         assert not problems_with(v)
@@ -170,6 +175,9 @@ def test_adam_by_float_iteration():
             for name, got in (("m", m), ("v", s), ("m_hat", mh), ("v_hat", vh), ("w", w)):
                 assert v.answer(name).tolerance.accepts(got, key(v, name)[t - 1]), (name, t)
         g1 = num(p["g"][0])
+        assert all(m != 0 for m in rows["m"]), "a first moment of exactly 0: that step does not move w"
+        for a in v.answers:  # every answer has an absolute floor: a relative tolerance alone accepts only an exact 0
+            assert a.kind == "choice" or a.tolerance.abs > 0, a.name
         assert close(key(v, "first_step"), rows["w"][0] - num(p["w0"]), 1e-9)
         assert abs(key(v, "first_step") + eta * math.copysign(1, g1)) < 1e-6  # about −η·sign(g₁)
         assert "bias correction" in v.answer("why").value.lower()
@@ -207,6 +215,31 @@ def test_depth_scale_by_repeated_multiplication():
         assert key(v, "depth") == depth
 
 
+def test_depth_scale_asks_for_the_gradient_the_chain_of_layers_gives():
+    """The network the statement describes, built: L layers, each multiplying what passes through it
+    by s. The gradient with respect to the input, over the gradient with respect to the output, is
+    the derivative of the output by the input (found by a central difference), and that is the key;
+    the statement names both ends and says each layer counts once, so s^(L-1) has no reading."""
+    mpmath.mp.dps = 40
+    for v in variants("depth_scale")[:300]:
+        p = v.params
+        for s_name, answer in (("s_small", "vanishing_factor"), ("s_big", "exploding_factor")):
+            s = mpmath.mpf(Fraction(p[s_name]).numerator) / Fraction(p[s_name]).denominator
+
+            def network(x, s=s):
+                for _ in range(p["L"]):
+                    x = s * x
+                return x
+
+            slope = mpmath.diff(network, 1)
+            assert abs(float(slope) / key(v, answer) - 1) < 1e-12, (answer, p)
+        assert f"each of the {p['L']} layers" in v.statement and "exactly once" in v.statement
+        assert "input $x$" in v.statement and "the output" in v.statement
+        # the power form the statement invites is read as the key's value
+        for name in ("vanishing_factor", "exploding_factor"):
+            assert math.isclose(float(v.answer(name).hand_form), key(v, name), rel_tol=1e-12)
+
+
 def test_init_scale_from_the_second_moment_of_the_activation():
     """Keep n·Var(w)·E[φ(z)²]/Var(z) = 1, with E[φ(z)²] found by numerical integration (z ~ N(0, 1))."""
     mpmath.mp.dps = 20
@@ -222,6 +255,41 @@ def test_init_scale_from_the_second_moment_of_the_activation():
         gain = num(p["sigma0"]) * math.sqrt(n * m)
         assert close(key(v, "std"), std) and close(key(v, "variance"), std**2)
         assert close(key(v, "gain"), gain) and close(key(v, "total_gain"), gain ** p["layers"])
+
+
+def test_init_scale_holds_for_the_network_the_statement_describes():
+    """Weights drawn as the statement says, the biases 0: for ReLU the root mean square of the
+    pre-activations is multiplied by `gain` per layer and `total_gain` through the stack, in a
+    simulated stack (within the Monte Carlo error); for tanh the statement says to treat tanh as
+    the identity, and then it holds too, while a real tanh stack with a gain above 1 saturates."""
+    rng = np.random.default_rng(5)
+    checked, saturated = {"ReLU": 0, "tanh": 0}, 0
+    for v in variants("init_scale"):
+        p = v.params
+        act = p["activation"]
+        if checked[act] >= 8 or p["n"] > 72:
+            continue
+        checked[act] += 1
+        n, sigma0, layers = p["n"], num(p["sigma0"]), p["layers"]
+        phi = (lambda z: np.maximum(z, 0)) if act == "ReLU" else (lambda z: z)  # tanh as the statement says
+        # "averaged over the random weights": every sample through weights of its own
+        z = rng.normal(size=(1000, n))
+        scales = [np.sqrt(np.mean(z**2))]
+        for _ in range(layers):
+            z = np.einsum("sk,skj->sj", phi(z), rng.normal(0.0, sigma0, size=(len(z), n, n)))
+            scales.append(np.sqrt(np.mean(z**2)))
+        per_layer = (scales[-1] / scales[0]) ** (1 / layers)
+        assert abs(per_layer / key(v, "gain") - 1) < 0.05, (p, per_layer)
+        assert "biases are 0" in v.statement
+        if act == "tanh":
+            assert "Treat tanh as the identity" in v.statement and "saturates" in v.statement
+            if key(v, "gain") > 2:  # why it must say so: a real tanh stack grows far less
+                z = rng.normal(size=(1000, n))
+                for _ in range(layers):
+                    z = np.einsum("sk,skj->sj", np.tanh(z), rng.normal(0.0, sigma0, size=(len(z), n, n)))
+                assert np.sqrt(np.mean(z**2)) < 0.5 * key(v, "total_gain")
+                saturated += 1
+    assert min(checked.values()) > 0 and saturated > 0
 
 
 def test_clip_global_norm_with_numpy():

@@ -84,3 +84,27 @@ def test_generate_gives_the_same_bytes_in_any_order_and_with_any_workers(tmp_pat
     a, b = _digests(one), _digests(other)
     assert Layout(one, "hw1-gradient-descent").key_json("s00").exists()
     assert len(a) >= 4 * len(students) and a == b
+
+
+def test_labels_next_to_points_never_overlap_and_text_is_readable():
+    """Iterates crowd together near a minimum; their labels are moved or left out (problems/figures.py)
+    so that, as matplotlib lays them out, no two overlap and all stay in the figure; every tick label
+    and legend entry is at least MIN_FONT_SIZE, and every legend fits in the figure."""
+    import itertools
+
+    crowded = 0
+    for pid in PLOTTING:
+        for seed in range(40 if pid == "gd_steps_1d" else 4):
+            for plot in make_variant(registry()[pid], seed).plots:
+                layout = plots.text_layout(plot)
+                for a, b in itertools.combinations(layout.notes, 2):
+                    assert not a.overlaps(b), (pid, seed, plot.caption)
+                fig = layout.figure
+                for box in layout.notes + ([layout.legend] if layout.legend is not None else []):
+                    assert fig.x0 <= box.x0 and box.x1 <= fig.x1 and fig.y0 <= box.y0 and box.y1 <= fig.y1, (pid, seed)
+                assert min(layout.font_sizes) >= plots.MIN_FONT_SIZE, (pid, seed)
+                if pid == "gd_steps_1d" and plot.audience == "key":
+                    iterates = next(line for line in plot.lines() if line.label == "iterates")
+                    crowded += len(layout.notes) < len(iterates.xs) - 1 or any(
+                        n.offset != (4.0, 6.0) for n in plot.marks if hasattr(n, "offset"))
+    assert crowded > 0, "no crowded iterates: the test does not see the case it is for"

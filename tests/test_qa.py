@@ -11,7 +11,7 @@ from backproplab.problems import registry
 from backproplab.problems.exact import to_str
 from backproplab.problems.qa import VariantError, make_variant, problems_with
 from backproplab.problems.variant import Answer, Misconception, ProblemType, Reject, Variant
-from backproplab.tolerance import decimals_tolerance
+from backproplab.tolerance import Tolerance, decimals_tolerance
 
 
 def clean_variant(**changes) -> Variant:
@@ -82,6 +82,14 @@ def test_tolerance_decides_what_counts_as_equal():
     assert problems_with(v) == []
     v.answers[0].tolerance = decimals_tolerance(2)  # now 0.753 and 0.75 are the same to 2 places
     assert any("'rounded' equals" in p for p in problems_with(v))
+
+
+def test_an_answer_without_an_absolute_tolerance_floor_is_rejected():
+    v = clean_variant()
+    v.answers[0].tolerance = Tolerance(rel=2e-3, abs=0.0, why="to 4 significant figures")
+    assert any("'grad' has no absolute tolerance floor" in p for p in problems_with(v))
+    v.answers[0].tolerance = Tolerance(rel=2e-3, abs=1e-6, why="to 4 significant figures")
+    assert problems_with(v) == []
 
 
 def test_misconception_for_an_unknown_answer_is_rejected():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Added to every bound: float noise in a value that is exactly on it (0.1 + 0.2 vs 0.3).
+# Added to every bound, relative to it: float noise in a value that is exactly on it (0.1 + 0.2 vs 0.3).
 SLACK = 1e-12
 
 
@@ -30,7 +30,8 @@ class Tolerance:
     why: str = ""
 
     def accepts(self, got: float, want: float) -> bool:
-        return abs(got - want) <= max(self.abs, self.rel * abs(want)) + SLACK
+        bound = max(self.abs, self.rel * abs(want))
+        return abs(got - want) <= bound + SLACK * max(bound, abs(want))
 
     def to_json(self) -> dict[str, Any]:
         return {"rel": self.rel, "abs": self.abs, "why": self.why}
@@ -51,8 +52,10 @@ def decimals_tolerance(places: int) -> Tolerance:
 
 
 EXACT = exact_tolerance()
-# Counts (steps, updates, epochs, shapes, layers): a whole number, exactly.
-WHOLE = Tolerance(rel=0.0, abs=0.0, why="a whole number, exactly")
+# Counts (steps, updates, epochs, shapes, layers, indices): a whole number, exactly (the floor is float slack).
+WHOLE = Tolerance(rel=0.0, abs=1e-9, why="exact: a whole number")
+# Below this an absolute tolerance is float slack, not rounding the statement allows.
+ROUNDING_FLOOR = 1e-8
 
 
 def flat(x: Any) -> list:

@@ -10,17 +10,17 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .exact import integer, latex, latex_decimal, latex_sum, nonzero_int, paren, pick, short_decimal, to_str
 from ..tolerance import WHOLE
+from .exact import integer, latex, latex_decimal, latex_sum, nonzero_int, paren, pick, short_decimal, to_str
 from .follow import ref, refs
 from .loss import CONVENTIONS
-from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
+from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant, option
 
 
-def updates_per_epoch(rng: np.random.Generator, drop_last: bool | None = None) -> Variant:
-    """Updates per epoch and in total, and the size of the last batch, for N, B, E."""
-    if drop_last is None:
-        drop_last = bool(rng.random() < 0.5)
+def updates_per_epoch(rng: np.random.Generator, drop_last: bool = False) -> Variant:
+    """Updates per epoch and in total, and the size of the last batch, for N, B, E (the assignment
+    chooses whether the last partial batch is dropped)."""
+    option("updates_per_epoch", "drop_last", drop_last, (False, True))
     b = int(pick(rng, [8, 10, 16, 20, 25, 32, 50, 64, 100, 128]))
     n = int(rng.integers(3 * b, 40 * b))
     e = int(rng.integers(2, 21))
@@ -100,10 +100,10 @@ def per_example_gradients(w: sp.Expr, xs: list, ys: list, half: sp.Rational) -> 
     return [2 * half * x * (w * x - y) for x, y in zip(xs, ys)]
 
 
-def minibatch_gradient(rng: np.random.Generator) -> Variant:
+def minibatch_gradient(rng: np.random.Generator, examples: int = 4, convention: str = "mean") -> Variant:
     """Full-batch, single-example and mini-batch gradients of MSE for ŷ = w·x, and one mini-batch step."""
-    n = int(rng.integers(4, 6))
-    conv = pick(rng, CONVENTIONS)
+    n = option("minibatch_gradient", "examples", examples, (3, 4, 5, 6))
+    conv = option("minibatch_gradient", "convention", convention, CONVENTIONS)
     half, formula = CONVENTIONS[conv]
     w = short_decimal(rng, -1.5, 1.5, places=1)
     xs = [nonzero_int(rng, -3, 3) for _ in range(n)]

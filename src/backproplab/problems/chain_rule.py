@@ -4,6 +4,10 @@ The student evaluates the chain inside out (u = h(x), v = g(u), y = f(v)) and
 multiplies the three local derivatives, each taken at its own input:
 dy/dx = f′(v) · g′(u) · h′(x). Sympy differentiates each piece once; the
 misconceptions are the usual ways of getting that product wrong.
+
+The assignment chooses the pieces g and f (options `middle` and `outer`: a name,
+or a list of names to draw from, which must all need a calculator or all not);
+the seed chooses h(x) = a x + b and the point.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import sympy as sp
 from .exact import integer, nonzero_int, pick
 from .expression_graph import PLACES, graded_answer, misconceptions_from, number_style, show
 from .follow import ref
-from .variant import ProblemType, Reject, Step, Variant
+from .variant import OptionError, ProblemType, Reject, Step, Variant, option
 
 t = sp.Symbol("t")
 
@@ -26,7 +30,12 @@ OUTER = {
     "square": t**2, "exp": sp.exp(t), "log": sp.log(t), "sin": sp.sin(t), "sqrt": sp.sqrt(t),
     "sigmoid": 1 / (1 + sp.exp(-t)), "tanh": sp.tanh(t), "triple": 3 * t,
 }
-LATEX = {"sigmoid": r"\sigma({})", "tanh": r"\tanh({})"}  # sympy would expand these
+LATEX = {"sigmoid": r"\sigma({})", "tanh": r"\tanh({})", "log": r"\ln({})"}  # sympy would expand (or say log)
+IRRATIONAL = {"exp", "log", "sin", "sqrt", "sigmoid", "tanh"}  # these need a calculator
+# Pieces of equal effort: a pool of pieces to draw from must stay within one group.
+GROUPS = [{"square", "cube", "reciprocal", "shift square"}, {"square", "triple"}, {"exp", "log", "sin", "sqrt"},
+          {"sigmoid", "tanh"}]
+SMALL_ARGUMENT = {"exp": 4, "sin": 3, "sigmoid": 3, "tanh": 2}  # |v| at most this (size, radians, saturation)
 
 
 @cache
@@ -52,12 +61,24 @@ def real(x: sp.Expr) -> bool:
     return x.is_finite is True and x.is_real is True
 
 
-def chain_rule_composed(rng: np.random.Generator, outer: str | None = None) -> Variant:
+def pieces(name: str, chosen: str | list[str], table: dict[str, sp.Expr]) -> list[str]:
+    """The names an option allows (one name, or a list to draw from), checked against `table`."""
+    names = [chosen] if isinstance(chosen, str) else list(chosen)
+    for n in names or [None]:
+        option("chain_rule_composed", name, n, table)
+    if not any(set(names) <= group for group in GROUPS):
+        raise OptionError(f"chain_rule_composed: option {name} = {names} mixes pieces of unequal effort; a pool "
+                          f"stays within one of {', '.join(str(sorted(g)) for g in GROUPS)}")
+    return names
+
+
+def chain_rule_composed(rng: np.random.Generator, middle: str | list[str] = "square",
+                        outer: str | list[str] = "log") -> Variant:
     """Value and derivative of y = f(g(h(x))) at a point, inside out."""
+    gname = pick(rng, pieces("middle", middle, MIDDLE))
+    fname = pick(rng, pieces("outer", outer, OUTER))
     a, b = nonzero_int(rng, -3, 3), integer(rng, -3, 3)
     h = a * t + b
-    gname = pick(rng, MIDDLE)
-    fname = outer or pick(rng, OUTER)
     g, f = MIDDLE[gname], OUTER[fname]
     x0 = integer(rng, -2, 2)
     u = at(h, x0)
@@ -65,8 +86,8 @@ def chain_rule_composed(rng: np.random.Generator, outer: str | None = None) -> V
     if not real(v):
         raise Reject("g undefined at u")
     y = at(f, v)
-    if fname in ("log", "sqrt") and v <= 0 or fname in ("sigmoid", "tanh") and abs(float(v)) > 3 or not real(y):
-        raise Reject("f undefined or saturated at v")
+    if fname in ("log", "sqrt") and v <= 0 or abs(float(v)) > SMALL_ARGUMENT.get(fname, 200) or not real(y):
+        raise Reject("f undefined, saturated or far out at v")
     dh, dg, df = at(derivative(h), x0), at(derivative(g), u), at(derivative(f), v)
     dydx = df * dg * dh
     if dydx == 0:
@@ -96,8 +117,9 @@ def chain_rule_composed(rng: np.random.Generator, outer: str | None = None) -> V
         f"Let $h(x) = {h_tex}$, $g(u) = {g_tex}$, $f(v) = {f_tex}$ and $y = f(g(h(x)))$. At $x = {x0}$ compute, "
         "inside out, $u = h(x)$, $v = g(u)$, $y = f(v)$, the local derivatives $h'(x)$, $g'(u)$, $f'(v)$ "
         "(each at its own input), and $dy/dx$."
+        + (" Angles are in radians." if fname == "sin" else "")
     )
-    if style == "decimals":
+    if style == "decimals" or fname in IRRATIONAL:
         statement += f"\n\nGive values that are not exact to {PLACES} decimal places."
 
     def both(x: sp.Expr) -> str:
@@ -130,6 +152,7 @@ def chain_rule_composed(rng: np.random.Generator, outer: str | None = None) -> V
         misconceptions=mis,
         given=[a, b, x0],
         style=style,
+        calculator="basic" if fname in IRRATIONAL else None,  # even where the point makes y rational
     )
 
 

@@ -22,7 +22,9 @@ from ..tasks import FORBIDDEN_MODULES, Call
 from ..tasks.catalog import autograder, build_arg, solution, task_ids
 from .variant import CodeTask, ProblemType, Variant
 
+# What every coding problem asks, said once in the notebook's header (render/templates/header.md.j2).
 FORBIDDEN_NOTE = f"Use numpy only: {', '.join(FORBIDDEN_MODULES[:-1])} and {FORBIDDEN_MODULES[-1]} are not allowed and score 0."
+ARRAYS_NOTE = "Return new arrays of dtype float64 (or the dtype of the inputs for labels); never modify the inputs."
 
 _REGION = re.compile(r"^([ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION\n", re.S | re.M)
 _MARKER = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION\n", re.M)
@@ -110,12 +112,11 @@ def public_tests(task: str, rng: np.random.Generator) -> str:
 def statement(task: str) -> str:
     """What to implement, with each function's signature and conventions."""
     sol = solution(task)
-    parts = [f"Implement the functions below. {FORBIDDEN_NOTE}\n"]
+    parts = ["Implement the functions below.\n"]
     for fn in autograder(task).FUNCTIONS:
         f = getattr(sol, fn)
         parts.append(f"**`{fn}{inspect.signature(f)}`**\n\n{inspect.getdoc(f)}\n")
-    parts.append("Return new arrays of dtype float64 (or the dtype of the inputs for labels); never modify the inputs.")
-    return "\n".join(parts)
+    return "\n".join(parts).rstrip()
 
 
 def generate(task: str, rng: np.random.Generator) -> Variant:

@@ -14,6 +14,7 @@ import sympy as sp
 from mpmath.libmp import prec_to_dps
 from mpmath.libmp import to_str as mlib_to_str
 
+from ..tolerance import Tolerance, flat
 from .variant import Exact
 
 
@@ -107,11 +108,25 @@ def latex(value: Exact) -> str:
     return sp.latex(value)
 
 
+LONG_FRACTION = 4  # a terminating fraction whose denominator has more digits is written as its decimal
+
+
 def _rational_latex(value: sp.Rational) -> str:
-    """sp.latex(value) for a rational, without the printer (a key holds hundreds)."""
+    """sp.latex(value) for a rational, without the printer (a key holds hundreds); but a long
+    terminating fraction such as 745533121/100000000000 as the decimal it is, 0.00745533121."""
     if value.q == 1:
         return str(value.p)
+    if len(str(value.q)) > LONG_FRACTION:
+        places = decimal_places(value)
+        if places is not None:
+            return _decimal_text(value, places)
     return f"{'- ' if value.p < 0 else ''}\\frac{{{abs(value.p)}}}{{{value.q}}}"
+
+
+def _decimal_text(value: sp.Rational, places: int) -> str:
+    """The exact decimal of a terminating rational with `places` digits after the point."""
+    digits = str(abs(int(value.p)) * 10**places // int(value.q)).rjust(places + 1, "0")
+    return f"{'-' if value.p < 0 else ''}{digits[:-places]}.{digits[-places:]}"
 
 
 def py(value: Exact) -> str:
@@ -139,6 +154,30 @@ def decimal_places(x: sp.Expr) -> int | None:
     return max(twos, fives) if q == 1 else None
 
 
+# Without a calculator, every given number and every answer has at most this many significant
+# digits (QA rejects a variant that breaks it; the notebook's header says so) ...
+HAND_DIGITS = 4
+# ... and they average at most this many. A number has at least one, so no student of a class
+# handles more than twice the digits of another: QA's class bound (qa.MAX_EFFORT_SPREAD) holds.
+HAND_AVERAGE_DIGITS = 2
+
+
+def significant_digits(x: sp.Expr) -> int | None:
+    """How many digits a student writes for the rational `x`, in its shorter written form: a
+    terminating decimal's significant digits (0.375: 3, -1200: 2, 0: 1), or a fraction p/q's
+    longer part (14/3: 2, 1/1024: 4). None for an irrational number."""
+    x = sp.sympify(x)
+    if not x.is_Rational:
+        return None
+    x = sp.Rational(x)
+    fraction = max(len(str(abs(int(x.p)))), len(str(int(x.q))))
+    places = decimal_places(x)
+    if places is None:
+        return fraction
+    digits = str(abs(int(x.p)) * 10**places // int(x.q)).strip("0")
+    return min(fraction, max(len(digits), 1))
+
+
 def fits_style(x: sp.Expr, style: str) -> bool:
     """Is the number `x` one a student can handle on paper under `style`?"""
     if not x.is_Rational:
@@ -154,6 +193,15 @@ def fits_style(x: sp.Expr, style: str) -> bool:
     if style == "simple fractions":
         return x.q <= 12 or (decimal_places(x) or 9) <= 2
     return True  # "decimals": any number, rounded as the problem states
+
+
+def approx_latex(x: sp.Expr, figures: int = 4) -> str:
+    """LaTeX of x to `figures` significant figures, with a power of ten where it is very large or small."""
+    value = float(x)
+    if value != 0 and not 1e-3 <= abs(value) < 1e5:
+        mantissa, exponent = f"{value:.{figures - 1}e}".split("e")
+        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
+    return f"{value:.{figures}g}"
 
 
 def rounded(x: sp.Expr, places: int = 4) -> str:
@@ -194,3 +242,13 @@ def latex_decimal(x: sp.Expr) -> str:
     if places is None or x.q == 1:
         return _rational_latex(x) if isinstance(x, sp.Rational) else sp.latex(x)
     return f"{float(x):.{places}f}"
+
+
+def with_floor(tol: Tolerance, value: Exact) -> Tolerance:
+    """`tol` with an absolute floor: its relative part taken of the answer's largest entry.
+
+    A relative tolerance alone accepts nothing but an exact 0 for an entry that is 0 (or very
+    small next to the others), although rounding the larger entries along the way moves it
+    by as much as it moves them."""
+    scale = max((abs(float(x)) for x in flat(value)), default=0.0)
+    return Tolerance(tol.rel, max(tol.abs, tol.rel * scale), tol.why)

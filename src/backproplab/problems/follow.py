@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import sympy as sp
 
 from ..derivation import Tree, dependency_order, evaluate, references
-from ..tolerance import Tolerance
+from ..tolerance import ROUNDING_FLOOR, Tolerance
 from .exact import to_float
 from .variant import Answer, Exact
 
@@ -210,7 +210,8 @@ def carry_rounding(answers: list[Answer]) -> None:
     floats = _key_values(answers)
     lookup = _lookup(floats)
     # answers rounded to decimal places (an absolute tolerance): widened by what they follow from
-    rounds = {a.name for a in answers if a.kind != "choice" and a.tolerance.rel == 0 and a.tolerance.abs > 0}
+    rounds = {a.name for a in answers
+              if a.kind != "choice" and a.tolerance.rel == 0 and a.tolerance.abs > ROUNDING_FLOOR}
     allow: dict[tuple[str, tuple[int, ...]], float] = {}
     all_entries, trees_of = _all_trees(answers)
     try:

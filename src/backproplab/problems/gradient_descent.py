@@ -4,7 +4,9 @@ Three hand problems: one gradient step on the MSE of a linear model, k steps on 
 1-D quadratic and k steps on a 2-D quadratic. The descent is run exactly on
 sympy Rationals, and each misconception is the same run with the mistake made
 (ascent instead of descent, the 2 of the power rule forgotten, η left out, ...),
-so the key and the wrong answers come from one derivation.
+so the key and the wrong answers come from one derivation. The assignment
+chooses the structure (points, convention, number of steps, a cross term); the
+seed chooses the numbers.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import numpy as np
 import sympy as sp
 
 from .exact import R, decimal_places, integer, latex_decimal, nonzero_int, pick, to_str
-from .loss import CONVENTIONS, HOW_TO_WRITE
-from .figures import ellipses, function_curve, round_range
+from .loss import CONVENTIONS, POINTS
+from .figures import ellipses, function_curve, iterate_notes, round_range
 from .follow import ref, refs
-from .variant import Answer, Frame, Line, Misconception, Note, Plot, ProblemType, Reject, Step, Variant
+from .variant import Answer, Frame, Line, Misconception, Plot, ProblemType, Reject, Step, Variant, option
 
 x, y, w, b = sp.symbols("x y w b")
 
@@ -68,11 +70,12 @@ def short_enough(values: Sequence[sp.Expr], places: int = 3) -> bool:
 # --- writing numbers and quadratics the way a student would ---------------------------
 
 
-def shifted(var: sp.Symbol, c: sp.Expr) -> str:
-    """LaTeX of (var − c), written as plain `var` when c = 0."""
+def shifted(var: sp.Symbol | str, c: sp.Expr) -> str:
+    """LaTeX of (var − c), written as plain `var` when c = 0 (`var` a symbol or its LaTeX)."""
+    tex = var if isinstance(var, str) else sp.latex(var)
     if c == 0:
-        return sp.latex(var)
-    return f"({sp.latex(var)} {'-' if c > 0 else '+'} {latex_decimal(abs(c))})"
+        return tex
+    return f"({tex} {'-' if c > 0 else '+'} {latex_decimal(abs(c))})"
 
 
 def sum_latex(terms: list[tuple[sp.Expr, str]]) -> str:
@@ -104,7 +107,7 @@ def parabola_plots(caption: str, a: float, c: float, d: float, start: float, pat
     begin = Line((start,), (f(start),), "C0", linestyle="", marker="o", label="$x_0$")
     iterates = Line(tuple([start, *path]), tuple(f(p) for p in [start, *path]), "C3", linestyle="--", marker="o",
                     label="iterates")
-    names = [Note(f"$x_{i}$", p, f(p)) for i, p in enumerate(path, start=1)]
+    names = iterate_notes(frame, [(f"$x_{i}$", p, f(p)) for i, p in enumerate(path, start=1)])
     return [Plot(caption, frame, [curve, begin], "student"),
             Plot("The iterates of gradient descent", frame, [curve, begin, iterates, *names], "key")]
 
@@ -133,10 +136,10 @@ POINT_LOSS = (w * X + b - Y) ** 2
 POINT_LOSS_GRAD = (sp.diff(POINT_LOSS, w), sp.diff(POINT_LOSS, b))
 
 
-def mse_gradient_step(rng: np.random.Generator) -> Variant:
-    """∂L/∂w, ∂L/∂b of the MSE of ŷ = w·x + b on 2–4 points, then one descent step."""
-    n = int(rng.integers(2, 5))
-    conv = pick(rng, CONVENTIONS)
+def mse_gradient_step(rng: np.random.Generator, points: int = 4, convention: str = "mean") -> Variant:
+    """∂L/∂w, ∂L/∂b of the MSE of ŷ = w·x + b on a few points, then one descent step."""
+    n = option("mse_gradient_step", "points", points, POINTS)
+    conv = option("mse_gradient_step", "convention", convention, CONVENTIONS)
     half, formula = CONVENTIONS[conv]
     w0, b0 = nonzero_int(rng, -2, 2), integer(rng, -2, 2)
     xs = [integer(rng, -3, 3) for _ in range(n)]
@@ -157,7 +160,7 @@ def mse_gradient_step(rng: np.random.Generator) -> Variant:
         f"$x = {latex_decimal(xs)}$, $y = {latex_decimal(ys)}$. The parameters are now $w = {latex_decimal(w0)}$, $b = {latex_decimal(b0)}$.\n\n"
         f"1. Compute the gradient $\\partial L/\\partial w$ (`dw`) and $\\partial L/\\partial b$ (`db`).\n"
         f"2. Take one gradient-descent step with learning rate $\\eta = {latex_decimal(eta)}$: "
-        f"give the new parameters `w_new` and `b_new`.\n\n{HOW_TO_WRITE}"
+        f"give the new parameters `w_new` and `b_new`."
     )
     steps = [
         Step("Errors $e_i = \\hat y_i - y_i = w x_i + b - y_i$ at the current parameters:", latex_decimal(errors)),
@@ -192,7 +195,7 @@ def mse_gradient_step(rng: np.random.Generator) -> Variant:
             Misconception("missing 1/N", new, start - eta * grad * n,
                           "Your step uses a gradient that was summed over the points instead of averaged."),
         ]
-        if conv == "half-mean":  # under 1/N the 'other convention' is the same number as 'missing factor 2'
+        if conv == "half-mean" and n != 2:  # under 1/N it is 'missing factor 2', with N = 2 'missing 1/N'
             mis.append(Misconception("other convention", name, grad * 2,
                                      "You used L = (1/N)Σ(ŷ − y)²; this problem's loss has 1/(2N), which cancels the 2."))
     mis.append(Misconception("x forgotten", "dw", db,
@@ -243,9 +246,12 @@ def quadratic_1d(a: sp.Expr, c: sp.Expr, d: sp.Expr) -> sp.Expr:
     return a * (x - c) ** 2 + d
 
 
-def gd_steps_1d(rng: np.random.Generator) -> Variant:
-    """k (2–4) steps of gradient descent on f(x) = a(x − c)² + d from x0."""
-    k = int(rng.integers(2, 5))
+STEPS_1D = (2, 3)  # a fourth step makes the iterates too long for paper
+
+
+def gd_steps_1d(rng: np.random.Generator, steps: int = 3) -> Variant:
+    """k steps of gradient descent on f(x) = a(x − c)² + d from x0."""
+    k = option("gd_steps_1d", "steps", steps, STEPS_1D)
     a, eta = pick(rng, RATES_1D)
     c, d = integer(rng, -3, 3), integer(rng, -3, 3)
     x0 = c + nonzero_int(rng, -6, 6)  # never already at the minimum
@@ -263,15 +269,16 @@ def gd_steps_1d(rng: np.random.Generator) -> Variant:
     steps = [
         Step("Differentiate (power rule):", f"f'(x) = {sum_latex([(2 * a, shifted(x, c))])}"),
         Step(f"Apply $x_{{t+1}} = x_t - \\eta f'(x_t)$ with $\\eta = {latex_decimal(eta)}$, {k} times:", table=table),
-        Step("Each step multiplies the distance to the minimum by $1 - 2a\\eta$:",
-             f"x_{{t+1}} - c = {latex_decimal(1 - 2 * a * eta)}\\,(x_t - c) \\quad (c = {latex_decimal(c)})"),
+        Step(f"Each step multiplies the distance to the minimum $x = {latex_decimal(c)}$ by the same factor "
+             f"(the curvature is ${latex_decimal(a)}$, the factor in front of the square):",
+             f"{shifted('x_{t+1}', c)} = (1 - 2 \\cdot {latex_decimal(a)} \\cdot {latex_decimal(eta)})\\,{shifted('x_t', c)} "
+             f"= {latex_decimal(1 - 2 * a * eta)}\\,{shifted('x_t', c)}"),
         Step("The function value at the last iterate:", f"f(x_{k}) = {latex_decimal(f_last)}"),
     ]
     statement = (
         f"Run gradient descent on $f(x) = {f_tex}$ starting at $x_0 = {latex_decimal(x0)}$ with learning rate "
         f"$\\eta = {latex_decimal(eta)}$, using $x_{{t+1}} = x_t - \\eta f'(x_t)$.\n\n"
-        f"Give the iterates `iterates` $= [x_1, \\dots, x_{k}]$ (a list of {k} numbers) and `f_last` $= f(x_{k})$.\n\n"
-        f"{HOW_TO_WRITE}"
+        f"Give the iterates `iterates` $= [x_1, \\dots, x_{k}]$ (a list of {k} numbers) and `f_last` $= f(x_{k})$."
     )
 
     def run(curvature: sp.Expr, rate: sp.Expr) -> list[sp.Expr]:
@@ -324,12 +331,13 @@ def sequential(grad: Callable[[Point], Point], eta: sp.Expr, start: Point, k: in
     return path
 
 
-def gd_steps_2d(rng: np.random.Generator) -> Variant:
-    """k (2–3) steps of gradient descent on a 2-D quadratic, sometimes with a cross term."""
-    k = int(rng.integers(2, 4))
+def gd_steps_2d(rng: np.random.Generator, steps: int = 2, cross_term: bool = False) -> Variant:
+    """k steps of gradient descent on a 2-D quadratic, with a cross term if the assignment asks for one."""
+    k = option("gd_steps_2d", "steps", steps, (2, 3))
+    option("gd_steps_2d", "cross_term", cross_term, (False, True))
     eta = pick(rng, [R(1, 10), R(1, 5), R(1, 4)])
     a, bb = (pick(rng, [R(1, 2), R(1), R(3, 2), R(2), R(5, 2)]) for _ in range(2))
-    h = nonzero_int(rng, -2, 2) if rng.random() < 0.35 else sp.Integer(0)
+    h = nonzero_int(rng, -2, 2) if cross_term else sp.Integer(0)
     c1, c2 = integer(rng, -2, 2), integer(rng, -2, 2)
     start = (c1 + nonzero_int(rng, -4, 4), c2 + nonzero_int(rng, -4, 4))
     hessian = np.array([[2 * float(a), float(h)], [float(h), 2 * float(bb)]])
@@ -357,7 +365,7 @@ def gd_steps_2d(rng: np.random.Generator) -> Variant:
         f"with learning rate $\\eta = {latex_decimal(eta)}$, updating both coordinates at once: "
         f"$(x, y) \\leftarrow (x, y) - \\eta \\nabla f(x, y)$.\n\n"
         f"Give `iterates`, the list of the {k} points after each step, as a list of pairs: "
-        f"`[[x1, y1], ..., [x{k}, y{k}]]`.\n\n{HOW_TO_WRITE}"
+        f"`[[x1, y1], ..., [x{k}, y{k}]]`."
     )
 
     def as_lists(points: list[Point]) -> list[list[sp.Expr]]:

@@ -3,7 +3,9 @@
 Vanishing gradients through a chain of sigmoids (each factor σ′ ≤ 1/4), the
 scale s^L of a gradient through L layers that each multiply it by s, the
 initialisation scale that keeps it near 1 (1/√n, or √(2/n) for ReLU), and
-clipping a gradient by its global norm.
+clipping a gradient by its global norm. The assignment chooses the structure
+(how many layers, the activation, how many weights are clipped); the seed the
+numbers. Powers too long to write out are asked as powers.
 """
 
 from __future__ import annotations
@@ -14,14 +16,21 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .exact import R, latex_decimal, paren, pick, rounded, short_decimal, to_str
 from ..tolerance import WHOLE, Tolerance, decimals_tolerance
+from .exact import R, approx_latex, decimal_places, latex_decimal, paren, pick, rounded, short_decimal, to_str, with_floor
 from .follow import ref, refs
-from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
+from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant, option
 
 PLACES = 4
 # A product of six factors each rounded to 4 decimals can be off by ~0.7%: accept 1%.
 THREE_FIGURES = Tolerance(rel=1e-2, abs=0.0, why="to 3 significant figures (within 1%)")
+# An exact power: written as a power it is exact, as a decimal it must have 4 significant figures.
+POWER = Tolerance(rel=5e-4, abs=0.0, why="exact, or a decimal to 4 significant figures")
+
+
+def power(base: sp.Expr, exponent: int) -> sp.Expr:
+    """base^exponent as a student may write it, unevaluated (QA counts its digits, not the value's)."""
+    return sp.Pow(base, exponent, evaluate=False)
 
 
 def sigmoid(z: sp.Expr) -> sp.Float:
@@ -41,9 +50,9 @@ def sigmoid_prime(z: sp.Expr) -> sp.Float:
     return s * (1 - s)
 
 
-def sigmoid_chain(rng: np.random.Generator, layers: int | None = None) -> Variant:
+def sigmoid_chain(rng: np.random.Generator, layers: int = 4) -> Variant:
     """The gradient through L one-unit sigmoid layers: ∏ w_l σ′(z_l), and the bound (1/4)^L."""
-    n = layers or int(rng.integers(3, 7))
+    n = option("sigmoid_chain", "layers", layers, range(2, 7))
     zs = [short_decimal(rng, -3, 3, places=1) for _ in range(n)]
     ws = [short_decimal(rng, -2, 2, places=1) for _ in range(n)]
     primes = [sigmoid_prime(z) for z in zs]
@@ -66,8 +75,8 @@ def sigmoid_chain(rng: np.random.Generator, layers: int | None = None) -> Varian
     steps = [
         Step(r"$\sigma'(z) = \sigma(z)(1 - \sigma(z))$ for each layer:", table=rows),
         Step("Chain rule: each layer multiplies the gradient by $w_l \\sigma'(z_l)$.",
-             f"\\prod_l \\sigma'(z_l) \\approx {sp.N(act, 4)}, \\qquad \\frac{{\\partial a_{n}}}{{\\partial a_0}} "
-             f"\\approx {sp.N(grad, 4)}"),
+             f"\\prod_l \\sigma'(z_l) \\approx {approx_latex(act)}, \\qquad \\frac{{\\partial a_{n}}}{{\\partial a_0}} "
+             f"\\approx {approx_latex(grad)}"),
         Step(f"$\\sigma'$ is largest at $z = 0$, where it is $\\tfrac14$; so the product is at most "
              f"$(\\tfrac14)^{n} = {sp.latex(bound)}$: the gradient shrinks at least fourfold per layer "
              "unless the weights are large.", f"(1/4)^{n} = {sp.latex(bound)}"),
@@ -98,11 +107,12 @@ def sigmoid_chain(rng: np.random.Generator, layers: int | None = None) -> Varian
         answers=[
             Answer("sigma_primes", "$[\\sigma'(z_1), \\dots]$, layer 1 first", primes, kind="vector",
                    tolerance=decimals_tolerance(PLACES)),
-            Answer("activation_factor", "$\\prod_l \\sigma'(z_l)$", act, tolerance=THREE_FIGURES,
+            Answer("activation_factor", "$\\prod_l \\sigma'(z_l)$", act, tolerance=with_floor(THREE_FIGURES, act),
                    follows=sp.Mul(*refs("sigma_primes", primes))),
-            Answer("gradient", f"$\\partial a_{n} / \\partial a_0$", grad, tolerance=THREE_FIGURES, nonzero=True,
-                   follows=sp.Mul(*ws) * sp.Mul(*refs("sigma_primes", primes))),
-            Answer("bound", "the largest possible value of $\\prod_l \\sigma'(z_l)$", bound),
+            Answer("gradient", f"$\\partial a_{n} / \\partial a_0$", grad, tolerance=with_floor(THREE_FIGURES, grad),
+                   nonzero=True, follows=sp.Mul(*ws) * sp.Mul(*refs("sigma_primes", primes))),
+            Answer("bound", "the largest possible value of $\\prod_l \\sigma'(z_l)$", bound,
+                   tolerance=with_floor(POWER, bound), hand_form=power(R(1, 4), n)),
         ],
         steps=steps,
         misconceptions=mis,
@@ -119,27 +129,37 @@ def smallest_depth_below(s: sp.Rational, limit: sp.Rational) -> int:
     return depth
 
 
+# s < 1 with 1/s a whole number, so that "how many layers until below the limit" is whole-number
+# arithmetic: (1/s)^d > 1/limit.
+VANISHING = [R(1, 2), R(1, 4), R(1, 5), R(1, 10)]
+EXPLODING = [R(11, 10), R(6, 5), R(5, 4), R(13, 10), R(3, 2), R(2), R(3)]
+
+
 def depth_scale(rng: np.random.Generator) -> Variant:
     """How a gradient scale s per layer compounds to s^L: vanishing for s < 1, exploding for s > 1."""
-    n = int(rng.integers(5, 31))
-    small = pick(rng, [R(1, 2), R(3, 5), R(7, 10), R(3, 4), R(4, 5), R(9, 10)])
-    big = pick(rng, [R(11, 10), R(6, 5), R(5, 4), R(3, 2), R(2)])
+    n = int(rng.integers(10, 31))
+    small = pick(rng, VANISHING)
+    big = pick(rng, EXPLODING)
     limit = pick(rng, [R(1, 10), R(1, 100), R(1, 1000)])
     depth = smallest_depth_below(small, limit)
     statement = (
-        f"In a deep network every layer multiplies the size of the backward gradient by the same factor $s$ "
-        f"(think of $s$ as the scale of the weights). The network has $L = {n}$ layers.\n\n"
-        f"By what factor is the gradient at the first layer multiplied when $s = {latex_decimal(small)}$? "
-        f"And when $s = {latex_decimal(big)}$? With $s = {latex_decimal(small)}$, how many layers does it take "
-        f"until the factor is below ${latex_decimal(limit)}$?"
+        f"A deep network has $L = {n}$ layers. On the way back from the network's output to its input $x$, "
+        f"each of the {n} layers multiplies the size of the gradient by the same factor $s$, exactly once "
+        f"(think of $s$ as the scale of the weights).\n\n"
+        f"By what factor is the gradient with respect to the input $x$ larger than the gradient with respect to "
+        f"the output when $s = {latex_decimal(small)}$ (`vanishing_factor`), and when $s = {latex_decimal(big)}$ "
+        f"(`exploding_factor`)? Write each as a power, e.g. `0.5**12`. With $s = {latex_decimal(small)}$, what "
+        f"is the fewest number of layers for which that factor is below ${latex_decimal(limit)}$ (`depth`)?"
     )
+    grow, need = 1 / small, 1 / limit
     steps = [
-        Step(f"{n} layers multiply the gradient {n} times:",
-             f"{latex_decimal(small)}^{{{n}}} \\approx {sp.N(small ** n, 4)}, \\qquad "
-             f"{latex_decimal(big)}^{{{n}}} \\approx {sp.N(big ** n, 4)}"),
-        Step(f"Keep multiplying by ${latex_decimal(small)}$ until the factor drops below ${latex_decimal(limit)}$:",
-             f"{latex_decimal(small)}^{{{depth - 1}}} \\approx {sp.N(small ** (depth - 1), 4)} \\ge "
-             f"{latex_decimal(limit)} > {latex_decimal(small)}^{{{depth}}} \\approx {sp.N(small ** depth, 4)}"),
+        Step(f"Each of the {n} layers contributes one factor $s$:",
+             f"{latex_decimal(small)}^{{{n}}} \\approx {approx_latex(small ** n)}, \\qquad "
+             f"{latex_decimal(big)}^{{{n}}} \\approx {approx_latex(big ** n)}"),
+        Step(f"With $d$ layers the factor is ${latex_decimal(small)}^d$, and ${latex_decimal(small)}^d < {latex_decimal(limit)}$ "
+             f"means ${latex_decimal(grow)}^d > {latex_decimal(need)}$; keep multiplying by ${latex_decimal(grow)}$:",
+             f"{latex_decimal(grow)}^{{{depth - 1}}} = {latex_decimal(grow ** (depth - 1))} \\le {latex_decimal(need)} "
+             f"< {latex_decimal(grow)}^{{{depth}}} = {latex_decimal(grow ** depth)}"),
         Step("A factor below 1 per layer makes gradients vanish with depth, above 1 makes them explode; "
              "this is why weights are initialised so that the factor is close to 1."),
     ]
@@ -161,8 +181,10 @@ def depth_scale(rng: np.random.Generator) -> Variant:
         statement=statement,
         params={"L": n, "s_small": to_str(small), "s_big": to_str(big), "limit": to_str(limit)},
         answers=[
-            Answer("vanishing_factor", f"the factor for $s = {latex_decimal(small)}$", small**n),
-            Answer("exploding_factor", f"the factor for $s = {latex_decimal(big)}$", big**n),
+            Answer("vanishing_factor", f"the factor for $s = {latex_decimal(small)}$", small**n,
+                   tolerance=with_floor(POWER, small**n), hand_form=power(small, n)),
+            Answer("exploding_factor", f"the factor for $s = {latex_decimal(big)}$", big**n,
+                   tolerance=with_floor(POWER, big**n), hand_form=power(big, n)),
             Answer("depth", f"the fewest layers for which the factor is below ${latex_decimal(limit)}$",
                    sp.Integer(depth), tolerance=WHOLE),
         ],
@@ -178,15 +200,25 @@ INIT = {
     "tanh": (R(1), "LeCun/Xavier", [k * k for k in range(3, 26)]),
     "ReLU": (R(2), "He", [2 * k * k for k in range(2, 21)]),
 }
+# What "the scale" is, and why the rule keeps it: for ReLU exactly (in expectation), for tanh only
+# as long as tanh stays close to the identity, which the statement says.
+SCALE_MEANING = {
+    "ReLU": ("The biases are 0, and the scale of a layer is the root mean square of its pre-activations, "
+             "averaged over the random weights (ReLU keeps the positive half of a symmetric distribution, "
+             "so this holds exactly, at any depth)."),
+    "tanh": ("The biases are 0, and the scale of a layer is the root mean square of its pre-activations. "
+             "Treat tanh as the identity, as the derivation of this rule does (tanh z ≈ z for small z): "
+             "a real tanh saturates once the scale grows beyond about 1, so a real stack grows less than this."),
+}
 
 
-def init_scale(rng: np.random.Generator) -> Variant:
+def init_scale(rng: np.random.Generator, activation: str = "ReLU", layers: int = 5) -> Variant:
     """The initial weight scale that keeps signals steady (1/√n or √(2/n)), and what a wrong one does."""
-    act = pick(rng, INIT)
+    act = option("init_scale", "activation", activation, INIT)
+    n_layers = option("init_scale", "layers", layers, range(2, 11))
     c, rule, fan_ins = INIT[act]
     n = int(pick(rng, fan_ins))
-    n_layers = int(rng.integers(2, 11))
-    sigma0 = pick(rng, [R(2), R(1), R(1, 2), R(1, 5), R(1, 10), R(1, 100)])
+    sigma0 = pick(rng, [R(3), R(2), R(3, 2), R(1), R(1, 2), R(3, 10), R(1, 5), R(1, 10), R(1, 20), R(1, 50), R(1, 100)])
     variance = c / n
     std = sp.sqrt(variance)
     gain = sigma0 / std  # per layer, the signal's scale is multiplied by σ₀·√(n/c)
@@ -194,21 +226,21 @@ def init_scale(rng: np.random.Generator) -> Variant:
         raise Reject("the wrong scale happens to be the right one")
     statement = (
         f"A fully connected layer has fan-in $n = {n}$ and is followed by {act}. Its weights are drawn from a "
-        f"normal distribution with mean 0. Which standard deviation and variance of the weights keep the scale "
-        f"of the signal (and of the gradient) the same from layer to layer ({rule} initialisation)?\n\n"
-        f"If instead every weight of a {n_layers}-layer stack of such layers is drawn with standard deviation "
-        f"$\\sigma_0 = {latex_decimal(sigma0)}$, by what factor is the scale multiplied per layer, and through "
-        f"all {n_layers} layers?"
+        f"normal distribution with mean 0. {SCALE_MEANING[act]}\n\n"
+        f"Which standard deviation (`std`) and variance (`variance`) of the weights keep the scale the same "
+        f"from layer to layer ({rule} initialisation)? If instead every weight of a {n_layers}-layer stack of "
+        f"such layers is drawn with standard deviation $\\sigma_0 = {latex_decimal(sigma0)}$, by what factor is "
+        f"the scale multiplied per layer (`gain`), and through all {n_layers} layers (`total_gain`)?"
     )
     steps = [
-        Step(f"A unit sums $n$ inputs times weights, so its variance is $n \\operatorname{{Var}}(w)$ times the "
-             "input's" + (", and ReLU keeps half of it." if act == "ReLU" else "."),
+        Step("A unit sums $n$ inputs times weights $w$, so its variance is $n \\operatorname{Var}(w)$ times the "
+             "input's" + (", and ReLU keeps half of it." if act == "ReLU" else " (tanh taken as the identity)."),
              f"\\operatorname{{Var}}(w) = \\frac{{{sp.latex(c)}}}{{n}} = {sp.latex(variance)}, \\qquad "
              f"\\sigma_w = {sp.latex(std)}"),
         Step("With $\\sigma_0$ instead, each layer multiplies the scale by $\\sigma_0 / \\sigma_w$:",
              f"\\frac{{\\sigma_0}}{{\\sigma_w}} = {latex_decimal(sigma0)} \\cdot {latex_decimal(1 / std)} = "
              f"{latex_decimal(gain)}, \\qquad "
-             f"{paren(gain)}^{{{n_layers}}} = {latex_decimal(gain ** n_layers)}"),
+             f"{paren(gain)}^{{{n_layers}}} \\approx {approx_latex(gain ** n_layers)}"),
     ]
     other_c = R(2) if c == 1 else R(1)
     mis = [
@@ -234,6 +266,7 @@ def init_scale(rng: np.random.Generator) -> Variant:
             Answer("gain", f"the factor per layer with $\\sigma_0 = {latex_decimal(sigma0)}$", gain,
                    follows=sigma0 / ref("std")),
             Answer("total_gain", f"the factor through all {n_layers} layers", gain**n_layers,
+                   tolerance=with_floor(POWER, gain**n_layers), hand_form=power(gain, n_layers),
                    follows=ref("gain") ** n_layers),
         ],
         steps=steps,
@@ -251,10 +284,11 @@ def norm(vectors: list[list[sp.Expr]]) -> sp.Expr:
 NONZERO = [k for k in range(-6, 7) if k != 0]
 
 
-def clip_global_norm(rng: np.random.Generator) -> Variant:
+def clip_global_norm(rng: np.random.Generator, weights: int = 3) -> Variant:
     """Clip the gradients of two tensors (a weight vector and a bias vector) by their global norm."""
+    option("clip_global_norm", "weights", weights, (2, 3, 4))
     for _ in range(200):  # draw small integers until the global norm is a whole number
-        gw = [int(k) for k in rng.choice(NONZERO, size=int(rng.integers(2, 4)))]
+        gw = [int(k) for k in rng.choice(NONZERO, size=weights)]
         gb = [int(k) for k in rng.choice(NONZERO, size=2)]
         squares = sum(k * k for k in gw + gb)
         if math.isqrt(squares) ** 2 == squares:
@@ -263,7 +297,11 @@ def clip_global_norm(rng: np.random.Generator) -> Variant:
         raise Reject("no whole-number norm found")
     gw, gb = [sp.Integer(k) for k in gw], [sp.Integer(k) for k in gb]
     total = sp.Integer(math.isqrt(squares))
-    c = sp.Integer(int(rng.integers(1, int(total))))
+    # thresholds whose factor c / ‖g‖ is a terminating decimal, so the clipped entries are too
+    thresholds = [k for k in range(1, int(total)) if decimal_places(sp.Rational(k, total)) is not None]
+    if not thresholds:
+        raise Reject(f"every factor c / {total} is a repeating decimal")
+    c = sp.Integer(pick(rng, thresholds))
     scale = c / total
     clipped = [[x * scale for x in gw], [x * scale for x in gb]]
     statement = (
@@ -277,7 +315,8 @@ def clip_global_norm(rng: np.random.Generator) -> Variant:
     steps = [
         Step("The global norm takes every entry of every gradient:",
              f"\\lVert g \\rVert = \\sqrt{{{squares}}} = \\sqrt{{{total ** 2}}} = {total}"),
-        Step(f"${total} > {c}$, so scale everything by the same factor:", f"\\frac{{c}}{{\\lVert g \\rVert}} = {sp.latex(scale)}"),
+        Step(f"${total} > {c}$, so scale everything by the same factor:",
+             f"\\frac{{c}}{{\\lVert g \\rVert}} = \\frac{{{c}}}{{{total}}} = {latex_decimal(scale)}"),
         Step("The clipped gradients point the same way as before, with norm $c$:",
              f"g_W = {latex_decimal(clipped[0])}, \\qquad g_b = {latex_decimal(clipped[1])}"),
     ]

@@ -4,6 +4,11 @@ A small graph such as f = (x + y)·z or a sigmoid neuron f = σ(w·x + b): the
 student writes the forward value of every node and ∂f/∂(every node and input).
 Some graphs use a variable twice, so its gradient is a sum over the paths (a
 fork), which is exactly where `=` instead of `+=` goes wrong.
+
+The assignment chooses the graph: one `template`, or a `pool` to draw from (a
+name in POOLS or a list of templates), whose graphs must all be of equal effort:
+the same answers, all with a fork or all without, all needing a calculator or
+none. The seed chooses the inputs.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from .exact import nonzero_int, short_decimal
-from .expression_graph import Node, activation, add, backward, cell, chain_table, leaf, mul, sub, topological
 from ..derivation import ref
-from .expression_graph import PLACES, gradient_exprs, graded_answer, misconceptions_from, number_style, value_expr
-from .variant import ProblemType, Reject, Step, Variant
+from .exact import latex_decimal, nonzero_int, pick, short_decimal
+from .expression_graph import TRANSCENDENTAL, Node, activation, add, backward, cell, chain_table, leaf, mul, sub
+from .expression_graph import PLACES, gradient_exprs, graded_answer, misconceptions_from, number_style, topological
+from .expression_graph import value_expr
+from .variant import OptionError, ProblemType, Reject, Step, Variant, option
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,18 @@ TEMPLATES: dict[str, Template] = {
     "square as product": Template(
         r"(x \cdot y - z) \cdot (x \cdot y - z)", _ints("x", "y", "z"),
         lambda v: _square_of(sub("q", "q", mul("p", "p", v["x"], v["y"]), v["z"]))),
+    "x in both factors": Template(
+        r"(x + y) \cdot (x - z)", _ints("x", "y", "z"),
+        lambda v: mul("f", "f", add("p", "p", v["x"], v["y"]), sub("q", "q", v["x"], v["z"]))),
+    "x times both": Template(
+        r"x \cdot y + x \cdot z", _ints("x", "y", "z"),
+        lambda v: add("f", "f", mul("p", "p", v["x"], v["y"]), mul("q", "q", v["x"], v["z"]))),
     "sigmoid neuron": Template(
         r"\sigma(w \cdot x + b)", _neuron_inputs,
         lambda v: activation("f", "f", "sigmoid", add("z", "z", mul("p", "p", v["w"], v["x"]), v["b"]))),
+    "tanh neuron": Template(
+        r"\tanh(w \cdot x + b)", _neuron_inputs,
+        lambda v: activation("f", "f", "tanh", add("z", "z", mul("p", "p", v["w"], v["x"]), v["b"]))),
     "two-input sigmoid neuron": Template(
         r"\sigma(w_1 x_1 + w_2 x_2 + b)", _neuron2_inputs,
         lambda v: activation("f", "f", "sigmoid", add("z", "z", add(
@@ -79,6 +94,49 @@ def _square_of(q: Node) -> Node:
     return mul("f", "f", q, q)
 
 
+# Named pools of templates of equal effort (see `check_pool`).
+POOLS: dict[str, list[str]] = {
+    "fork": ["y used twice", "square as product", "x in both factors", "x times both"],
+    "neuron": ["sigmoid neuron", "tanh neuron"],
+}
+DEFAULT_TEMPLATE = "y used twice"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What makes two graphs the same problem: the answers asked, a fork or none, a calculator or none."""
+
+    answers: tuple[str, ...]
+    fork: bool
+    calculator: bool
+
+
+def shape_of(name: str) -> Shape:
+    """The shape of template `name`, read off its graph built on ones."""
+    tpl = TEMPLATES[name]
+    f = tpl.build({k: leaf(k, k, 1) for k in tpl.inputs(np.random.default_rng(0))})
+    order = topological(f)
+    uses = [id(p) for n in order for p in n.parents]
+    return Shape(tuple([n.name for n in order if n.parents] + [f"d{n.name}" for n in reversed(order) if n is not f]),
+                 any(uses.count(u) > 1 for u in set(uses)), any(n.op in TRANSCENDENTAL for n in order))
+
+
+def templates_allowed(template: str | None, pool: str | list[str] | None) -> list[str]:
+    """The templates a variant may use: the one named, a pool's, or the default; a pool must be of equal effort."""
+    if template is not None and pool is not None:
+        raise OptionError("graph_gradients: give a template or a pool, not both")
+    if pool is None:
+        return [option("graph_gradients", "template", template or DEFAULT_TEMPLATE, TEMPLATES)]
+    names = POOLS[option("graph_gradients", "pool", pool, POOLS)] if isinstance(pool, str) else list(pool)
+    for n in names or [None]:
+        option("graph_gradients", "pool entry", n, TEMPLATES)
+    shapes = {n: shape_of(n) for n in names}
+    if len(set(shapes.values())) > 1:
+        raise OptionError(f"graph_gradients: the pool {names} mixes graphs of unequal effort (different answers, "
+                          "a fork in some only, or a calculator for some only)")
+    return names
+
+
 _TEX = {"w1": "w_1", "w2": "w_2", "x1": "x_1", "x2": "x_2"}
 _OP_TEX = {"+": " + ", "-": " - ", "*": r" \cdot "}
 
@@ -91,9 +149,10 @@ def definition(node: Node) -> str:
     return rf"{node.tex} = {name}({node.parents[0].tex})"
 
 
-def graph_gradients(rng: np.random.Generator, template: str | None = None) -> Variant:
+def graph_gradients(rng: np.random.Generator, template: str | None = None, pool: str | list[str] | None = None) -> Variant:
     """Forward value of every node and ∂f/∂(every node and input) of a small graph."""
-    name = template or list(TEMPLATES)[int(rng.integers(len(TEMPLATES)))]
+    allowed = templates_allowed(template, pool)
+    name = pick(rng, allowed) if len(allowed) > 1 else allowed[0]
     tpl = TEMPLATES[name]
     given = tpl.inputs(rng)
     inputs = {k: leaf(k, _TEX.get(k, k), x) for k, x in given.items()}
@@ -103,8 +162,8 @@ def graph_gradients(rng: np.random.Generator, template: str | None = None) -> Va
     for n in inner:
         if n.op == "relu" and n.parents[0].value == 0:
             raise Reject("ReLU input exactly 0")
-        if n.op == "sigmoid" and abs(n.parents[0].value) > 3:
-            raise Reject("saturated sigmoid")
+        if n.op in ("sigmoid", "tanh") and abs(n.parents[0].value) > {"sigmoid": 3, "tanh": 2}[n.op]:
+            raise Reject(f"saturated {n.op}")
     grads = backward(f)
     right = {n.name: n.value for n in inner} | {f"d{n.name}": grads[n] for n in order if n is not f}
     wrong = {
@@ -132,13 +191,14 @@ def graph_gradients(rng: np.random.Generator, template: str | None = None) -> Va
     answers += [graded_answer(f"d{n.name}", f"$\\partial f / \\partial {n.tex}$", grads[n], nonzero=n.op == "input",
                               follows=follows[id(n)]) for n in reversed(order) if n is not f]
     style = number_style(list(right.values()), list(given.values()))
-    values_text = ", ".join(f"${n.tex} = {sp.latex(n.value)}$" for n in inputs.values())
+    values_text = ", ".join(f"${n.tex} = {latex_decimal(n.value)}$" for n in inputs.values())
     defs = ", ".join(f"${definition(n)}$" for n in inner)
+    example = next(n for n in reversed(order) if n is not f)
     statement = (
         f"The graph computes $f = {tpl.formula}$ through the nodes {defs}. The inputs are {values_text}.\n\n"
         "1. Forward: compute the value of every node.\n"
-        f"2. Backward: compute $\\partial f / \\partial$ every node and every input "
-        f"(`dq` stands for $\\partial f / \\partial q$)."
+        "2. Backward: compute the gradient of $f$ with respect to every other node and every input "
+        f"(`d{example.name}` stands for $\\partial f / \\partial {example.tex}$)."
     )
     if style == "decimals":
         statement += f"\n\nGive values that are not exact to {PLACES} decimal places."

@@ -8,14 +8,15 @@ global one.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
 
-from .exact import R, latex_decimal, nonzero_int, paren, pick, short_decimal, shuffled_choices, to_str
 from ..tolerance import WHOLE
+from .exact import R, latex_decimal, nonzero_int, paren, pick, short_decimal, shuffled_choices, to_str
 from .figures import function_curve, parabola
 from .follow import refs
 from .variant import Answer, Line, Misconception, Note, Plot, ProblemType, Reject, Step, Variant
@@ -113,6 +114,15 @@ def overshooting(rng: np.random.Generator, behaviour: str | None = None) -> Vari
     )
 
 
+@functools.cache
+def quartic_latex(p: int, q: int, r: int) -> str:
+    """LaTeX of f and f′ with f′(x) = (x − p)(x − q)(x − r), once per roots (sympy's printer is slow)."""
+    x = sp.Symbol("x")
+    e1, e2, e3 = p + q + r, p * q + p * r + q * r, p * q * r
+    f = x**4 / R(4) - e1 * x**3 / R(3) + e2 * x**2 / R(2) - e3 * x
+    return rf"{sp.latex(f)}, \qquad f'(x) = {sp.latex((x - p) * (x - q) * (x - r))}"
+
+
 def local_minimum(rng: np.random.Generator) -> Variant:
     """Which minimum gradient descent with a small rate reaches on a quartic with two minima."""
     p, q, r = sorted(int(v) for v in rng.choice(np.arange(-3, 4), size=3, replace=False))
@@ -129,8 +139,6 @@ def local_minimum(rng: np.random.Generator) -> Variant:
     def f2(t: Any) -> Any:
         return 3 * t**2 - 2 * e1 * t + e2
 
-    x = sp.Symbol("x")
-    f = f_of(x)
     f_min = {p: f_of(sp.Integer(p)), r: f_of(sp.Integer(r))}
     if f_min[p] == f_min[r]:
         raise Reject("the two minima are equally deep")
@@ -151,7 +159,7 @@ def local_minimum(rng: np.random.Generator) -> Variant:
     x1 = x0 - eta * fprime(x0)
     statement = (
         f"Gradient descent with $\\eta = {latex_decimal(eta)}$ starts at $x_0 = {latex_decimal(x0)}$ on\n\n"
-        f"$$ f(x) = {sp.latex(f)}, \\qquad f'(x) = {sp.latex(fprime(x))}. $$\n\n"
+        f"$$ f(x) = {quartic_latex(p, q, r)}. $$\n\n"
         "Compute the first iterate $x_1$. Which $x$ does gradient descent converge to (the rate is small enough "
         "that no step jumps over a maximum), and is that a local or the global minimum of $f$?"
     )
@@ -180,9 +188,9 @@ def local_minimum(rng: np.random.Generator) -> Variant:
         Misconception("sign flipped", "first_step", x0 + eta * fprime(x0),
                       "Gradient descent subtracts η·f′(x)."),
     ]
-    path = [float(x0)]
+    path, rate = [float(x0)], float(eta)
     for _ in range(40):
-        path.append(path[-1] - float(eta) * fprime(path[-1]))
+        path.append(path[-1] - rate * fprime(path[-1]))
     return Variant(
         problem="local_minimum",
         title="Local and global minima",

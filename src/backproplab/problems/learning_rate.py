@@ -17,8 +17,8 @@ import sympy as sp
 
 from ..tolerance import WHOLE
 from .exact import R, latex_decimal, nonzero_int, pick, to_str
-from .gradient_descent import HOW_TO_WRITE, rates_with_factor, sum_latex, x
-from .variant import Answer, Frame, Line, Misconception, Plot, ProblemType, Reject, Step, Variant
+from .gradient_descent import rates_with_factor, sum_latex, x
+from .variant import Answer, Frame, Line, Misconception, Plot, ProblemType, Reject, Step, Variant, option
 
 REGIMES = ["monotone", "oscillating", "2-cycle", "divergent"]
 REGIME_MEANING = {
@@ -73,10 +73,10 @@ def rate_in(rng: np.random.Generator, a: sp.Rational, kind: str) -> sp.Rational:
     return R(pick(rng, nice or hundredths), 100)
 
 
-def learning_rate_regimes(rng: np.random.Generator) -> Variant:
-    """Classify 3–4 learning rates for f(x) = a x² as monotone / oscillating / 2-cycle / divergent."""
+def learning_rate_regimes(rng: np.random.Generator, rates: int = 4) -> Variant:
+    """Classify 3 or 4 learning rates for f(x) = a x² as monotone / oscillating / 2-cycle / divergent."""
+    n = option("learning_rate_regimes", "rates", rates, (3, 4))
     a = pick(rng, [R(1, 2), R(1), R(2), R(5, 2), R(5)])
-    n = int(rng.integers(3, 5))
     others = [k for k in REGIMES if k != "oscillating"]
     kinds = ["oscillating"] + [others[i] for i in rng.permutation(3)[: n - 1]]  # always an oscillation to spot
     kinds = [kinds[i] for i in rng.permutation(n)]
@@ -85,11 +85,12 @@ def learning_rate_regimes(rng: np.random.Generator) -> Variant:
     factors = step_factors(f, rates)
     regimes = [regime(q) for q in factors]
 
-    table = [["$\\eta$", "$q = 1 - 2a\\eta$", "behaviour"]]
+    table = [["$\\eta$", f"$q = 1 - {latex_decimal(2 * a)}\\eta$", "behaviour"]]
     table += [[f"${latex_decimal(eta)}$", f"${latex_decimal(q)}$", r] for eta, q, r in zip(rates, factors, regimes)]
     steps = [
         Step("One step of gradient descent multiplies x by a fixed factor:",
-             f"x_{{k+1}} = x_k - \\eta \\cdot {latex_decimal(2 * a)} x_k = (1 - {latex_decimal(2 * a)}\\eta)\\, x_k = q\\, x_k"),
+             f"x_{{k+1}} = x_k - \\eta \\cdot {sum_latex([(2 * a, 'x_k')])} = (1 - {sum_latex([(2 * a, '')]) if 2 * a != 1 else ''}"
+             f"\\eta)\\, x_k = q\\, x_k"),
         Step("So $x_k = q^k x_0$: $0 \\le q < 1$ is monotone, $-1 < q < 0$ oscillating, $q = -1$ a 2-cycle, "
              "$q < -1$ divergent.", table=table),
     ]
@@ -98,7 +99,7 @@ def learning_rate_regimes(rng: np.random.Generator) -> Variant:
         f"Gradient descent runs on $f(x) = {sum_latex([(a, 'x^2')])}$ from some $x_0 \\ne 0$ with the rule "
         f"$x_{{k+1}} = x_k - \\eta f'(x_k)$. Consider the learning rates $\\eta = {latex_decimal(rates)}$.\n\n"
         f"1. `factors`: for each rate, the number $q$ with $x_{{k+1}} = q\\,x_k$ (a list of {n} numbers).\n"
-        f"2. `regimes`: for each rate, one of {choices} (a list of {n} strings).\n\n{HOW_TO_WRITE}"
+        f"2. `regimes`: for each rate, one of {choices} (a list of {n} strings)."
     )
     no_two = [1 - a * eta for eta in rates]  # f′ = a x instead of 2a x
     mis = [
@@ -148,13 +149,14 @@ def largest_stable_rate(rng: np.random.Generator) -> Variant:
         Step("Each coordinate descends on its own, with its own factor:",
              f"x \\leftarrow ({sp.latex(qx)})\\, x, \\quad y \\leftarrow ({sp.latex(qy)})\\, y"),
         Step("A direction converges from every start exactly when its factor has $|q| < 1$; for $\\eta > 0$ only "
-             "$q > -1$ can fail, so each direction needs $\\eta < 1/a_i$:",
+             f"$q > -1$ can fail, so each direction needs $\\eta < 1/a$, where $a$ is its coefficient "
+             f"(${latex_decimal(a1)}$ for $x$, ${latex_decimal(a2)}$ for $y$):",
              f"\\eta < {latex_decimal(limits[0])} \\text{{ and }} \\eta < {latex_decimal(limits[1])} "
              f"\\ \\Rightarrow\\ \\eta_{{\\max}} = {latex_decimal(eta_max)}"),
         Step("At $\\eta_{\\max}$ itself the steeper direction is a 2-cycle ($q = -1$), so $\\eta_{\\max}$ is a "
              "supremum: every smaller positive rate converges."),
         Step("The rate that makes the slowest direction as fast as possible balances the factors, "
-             "$q_x = -q_y$:", f"\\eta^* = \\frac{{1}}{{a_1 + a_2}} = {latex_decimal(eta_best)}"),
+             "$q_x = -q_y$:", f"\\eta^* = \\frac{{1}}{{{latex_decimal(a1)} + {latex_decimal(a2)}}} = {latex_decimal(eta_best)}"),
     ]
     statement = (
         f"Gradient descent $(x, y) \\leftarrow (x, y) - \\eta \\nabla f(x, y)$ runs on "
@@ -162,8 +164,7 @@ def largest_stable_rate(rng: np.random.Generator) -> Variant:
         f"1. `eta_max`: the largest learning rate for which gradient descent converges to the minimum from every "
         f"start — the supremum $\\eta_{{\\max}}$ such that every $0 < \\eta < \\eta_{{\\max}}$ converges.\n"
         f"2. `eta_best`: the single rate $\\eta^*$ that makes the slower of the two coordinates shrink fastest "
-        f"(minimises $\\max(|q_x|, |q_y|)$, where $q$ is the factor one step multiplies a coordinate by).\n\n"
-        f"{HOW_TO_WRITE}"
+        f"(minimises $\\max(|q_x|, |q_y|)$, where $q$ is the factor one step multiplies a coordinate by)."
     )
     mis = [
         Misconception("flattest direction", "eta_max", 1 / small,
@@ -195,7 +196,10 @@ def largest_stable_rate(rng: np.random.Generator) -> Variant:
 
 # --- problem 3: steps until |x_k| <= ε ------------------------------------------------------------
 
-RATES_EPS = rates_with_factor([R(1, 2), R(-1, 2), R(1, 5), R(-1, 5), R(1, 10), R(-1, 10), R(4, 5), R(-4, 5)])
+# |q| = 1/2, 1/5 or 1/10: then (1/|q|)^k is a whole number and the count needs no logarithm.
+RATES_EPS = rates_with_factor([R(1, 2), R(-1, 2), R(1, 5), R(-1, 5), R(1, 10), R(-1, 10)])
+# Every student counts about as many steps: the answer lies in this range (inclusive).
+STEPS_RANGE = (3, 6)
 
 
 def steps_until(q: sp.Expr, x0: sp.Expr, done: Callable[[sp.Expr], bool], cap: int = 200) -> int | None:
@@ -215,20 +219,24 @@ def steps_to_epsilon(rng: np.random.Generator) -> Variant:
     eps = pick(rng, [R(1, 10), R(1, 20), R(1, 50), R(1, 100)])
     [q] = step_factors(a * x**2, [eta])
     n = steps_until(q, x0, lambda v: abs(v) <= eps)
-    if n is None or not 2 <= n <= 40:
+    if n is None or not STEPS_RANGE[0] <= n <= STEPS_RANGE[1]:
         raise Reject("step count out of range")
     if abs(q) ** n * abs(x0) == eps:
         raise Reject("lands exactly on ε: the count would hinge on ≤ versus <")
 
+    grow, need = 1 / abs(q), abs(x0) / eps  # |q|^k |x0| <= ε  ⇔  (1/|q|)^k >= |x0|/ε, both whole numbers
+    powers = [["$k$", f"${latex_decimal(grow)}^k$", f"$\\ge {latex_decimal(need)}$?"]] + [
+        [str(k), latex_decimal(grow**k), "yes" if grow**k >= need else "no"] for k in range(1, n + 1)]
     steps = [
         Step("One step multiplies x by a fixed factor:",
-             f"x_{{k+1}} = x_k - \\eta \\cdot {latex_decimal(2 * a)} x_k = q\\, x_k, \\quad q = 1 - 2a\\eta = {latex_decimal(q)}"),
-        Step("So $|x_k| = |q|^k\\,|x_0|$, and we need the first whole $k$ with $|q|^k |x_0| \\le \\varepsilon$:",
-             f"k \\ge \\frac{{\\ln(\\varepsilon/|x_0|)}}{{\\ln|q|}} = "
-             f"\\frac{{\\ln({latex_decimal(eps)}/{latex_decimal(abs(x0))})}}{{\\ln {latex_decimal(abs(q))}}} "
-             f"\\approx {float(sp.log(eps / abs(x0)) / sp.log(abs(q))):.3f}"),
-        Step("Round up:", f"k = {n}, \\quad |x_{{{n}}}| \\approx {float(abs(q) ** n * abs(x0)):.4g} \\le {latex_decimal(eps)} "
-                          f"< |x_{{{n - 1}}}| \\approx {float(abs(q) ** (n - 1) * abs(x0)):.4g}"),
+             f"x_{{k+1}} = x_k - {latex_decimal(eta)} \\cdot {sum_latex([(2 * a, 'x_k')])} = q\\, x_k, \\quad "
+             f"q = 1 - {latex_decimal(2 * a)} \\cdot {latex_decimal(eta)} = {latex_decimal(q)}"),
+        Step("So $|x_k| = |q|^k\\,|x_0|$, and we need the first whole $k$ with $|q|^k |x_0| \\le \\varepsilon$, "
+             "that is $(1/|q|)^k \\ge |x_0| / \\varepsilon$:",
+             f"{latex_decimal(grow)}^k \\ge \\frac{{{latex_decimal(abs(x0))}}}{{{latex_decimal(eps)}}} = {latex_decimal(need)}"),
+        Step(f"Multiply by ${latex_decimal(grow)}$ until the product reaches ${latex_decimal(need)}$:", table=powers),
+        Step(f"So $k = {n}$: $|x_{{{n}}}| = {latex_decimal(abs(q) ** n * abs(x0))} \\le {latex_decimal(eps)} "
+             f"< |x_{{{n - 1}}}| = {latex_decimal(abs(q) ** (n - 1) * abs(x0))}$."),
     ]
     statement = (
         f"Gradient descent $x_{{k+1}} = x_k - \\eta f'(x_k)$ runs on $f(x) = {sum_latex([(a, 'x^2')])}$ from "
@@ -236,7 +244,8 @@ def steps_to_epsilon(rng: np.random.Generator) -> Variant:
         f"`steps`: the smallest number of steps $k$ after which $|x_k| \\le {latex_decimal(eps)}$ (a whole number)."
     )
     mis = [Misconception("rounded down", "steps", n - 1,
-                         "You rounded ln(ε/|x₀|)/ln|q| down; the first k with |x_k| ≤ ε is that number rounded up.")]
+                         "You stopped one step early: at that step |x_k| is still above ε; the first k with "
+                         "|x_k| ≤ ε is one more.")]
     wrong_factor = steps_until(1 - a * eta, x0, lambda v: abs(v) <= eps)
     if wrong_factor is not None:
         mis.append(Misconception("used 1 − aη", "steps", wrong_factor,

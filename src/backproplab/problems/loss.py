@@ -1,7 +1,8 @@
 """Chapter 1 — what it means to learn: the loss of a prediction.
 
 Two hand problems: the MSE of given predictions, and the loss of a linear model
-ŷ = w·x + b on a handful of points.
+ŷ = w·x + b on a handful of points. The assignment chooses the structure (how
+many points, which MSE convention); the seed chooses the numbers.
 """
 
 from __future__ import annotations
@@ -9,19 +10,24 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .exact import integer, latex, latex_decimal, nonzero_int, pick, short_decimal, to_str
+from .exact import integer, latex_decimal, nonzero_int, short_decimal, to_str
 from .follow import refs
-from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
+from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant, option
 
-# How a statement tells the student to write numbers (the grader accepts both forms).
-HOW_TO_WRITE = ("Write every number exactly (an integer, a decimal such as 0.375, or a fraction such as 3/8) "
-                "or as a decimal to at least 4 significant figures.")
-
-# The two MSE conventions a course may use; a variant states which one it wants.
+# The two MSE conventions a course may use; a variant states which one it wants (the
+# assignment's `convention` option; "mean" unless it says otherwise).
 CONVENTIONS = {
     "mean": (sp.Rational(1, 1), r"L = \frac{1}{N}\sum_{i=1}^{N} (\hat y_i - y_i)^2"),
     "half-mean": (sp.Rational(1, 2), r"L = \frac{1}{2N}\sum_{i=1}^{N} (\hat y_i - y_i)^2"),
 }
+POINTS = (2, 3, 4, 5, 6)  # how many data points a problem may have (the `points` option)
+
+
+def mean_factor(half: sp.Rational, n: int | str) -> str:
+    """LaTeX of the factor in front of the sum: 1/N or 1/(2N), with N a number or a symbol."""
+    if isinstance(n, int):
+        return rf"\frac{{1}}{{{n if half == 1 else 2 * n}}}"
+    return rf"\frac{{1}}{{{n if half == 1 else '2' + n}}}"
 
 
 def mse(pred: list[sp.Expr], target: list[sp.Expr], half: sp.Rational) -> sp.Expr:
@@ -47,10 +53,10 @@ def mse_misconceptions(name: str, pred: list, target: list, half: sp.Rational) -
     ]
 
 
-def mse_of_predictions(rng: np.random.Generator) -> Variant:
+def mse_of_predictions(rng: np.random.Generator, points: int = 4, convention: str = "mean") -> Variant:
     """MSE of N given predictions against N targets, under a stated convention."""
-    n = int(rng.integers(3, 6))
-    conv = pick(rng, CONVENTIONS)
+    n = option("mse_of_predictions", "points", points, POINTS)
+    conv = option("mse_of_predictions", "convention", convention, CONVENTIONS)
     half, formula = CONVENTIONS[conv]
     target = [integer(rng, -5, 5) for _ in range(n)]
     pred = [t + nonzero_int(rng, -3, 3) if rng.random() < 0.8 else t for t in target]
@@ -59,14 +65,14 @@ def mse_of_predictions(rng: np.random.Generator) -> Variant:
     loss = mse(pred, target, half)
     errors = [p - t for p, t in zip(pred, target)]
     statement = (
-        f"A model makes the predictions $\\hat y = {latex(pred)}$ for targets $y = {latex(target)}$.\n\n"
-        f"Using the convention ${formula}$, compute the loss $L$ (`loss`).\n\n{HOW_TO_WRITE}"
+        f"A model makes the predictions $\\hat y = {latex_decimal(pred)}$ for targets $y = {latex_decimal(target)}$.\n\n"
+        f"Using the convention ${formula}$, compute the loss $L$ (`loss`)."
     )
     steps = [
-        Step("Errors $\\hat y_i - y_i$:", f"{latex(errors)}"),
-        Step("Squared errors:", latex([e**2 for e in errors])),
-        Step(f"Sum, then multiply by $\\frac{{{sp.latex(half)}}}{{N}}$ with $N = {n}$:",
-             f"L = \\frac{{{sp.latex(half)}}}{{{n}}} \\cdot {sp.latex(sum(e**2 for e in errors))} = {sp.latex(loss)}"),
+        Step("Errors $\\hat y_i - y_i$:", latex_decimal(errors)),
+        Step("Squared errors:", latex_decimal([e**2 for e in errors])),
+        Step(f"Sum, then multiply by ${mean_factor(half, 'N')}$ with $N = {n}$:",
+             f"L = {mean_factor(half, n)} \\cdot {latex_decimal(sum(e**2 for e in errors))} = {latex_decimal(loss)}"),
     ]
     return Variant(
         problem="mse_of_predictions",
@@ -81,10 +87,10 @@ def mse_of_predictions(rng: np.random.Generator) -> Variant:
     )
 
 
-def loss_of_linear_model(rng: np.random.Generator) -> Variant:
-    """Predictions and MSE of ŷ = w·x + b on 3–5 points."""
-    n = int(rng.integers(3, 6))
-    conv = pick(rng, CONVENTIONS)
+def loss_of_linear_model(rng: np.random.Generator, points: int = 4, convention: str = "mean") -> Variant:
+    """Predictions and MSE of ŷ = w·x + b on a few points."""
+    n = option("loss_of_linear_model", "points", points, POINTS)
+    conv = option("loss_of_linear_model", "convention", convention, CONVENTIONS)
     half, formula = CONVENTIONS[conv]
     w = short_decimal(rng, -2, 2, places=1)
     b = short_decimal(rng, -2, 2, places=1)
@@ -99,12 +105,15 @@ def loss_of_linear_model(rng: np.random.Generator) -> Variant:
         f"A linear model $\\hat y = w x + b$ has $w = {latex_decimal(w)}$ and $b = {latex_decimal(b)}$. "
         f"The data are $x = {latex_decimal(xs)}$ with targets $y = {latex_decimal(ys)}$.\n\n"
         f"Compute the predictions $\\hat y$ (`predictions`, a list of {n} numbers) and the loss "
-        f"${formula}$ (`loss`).\n\n{HOW_TO_WRITE}"
+        f"${formula}$ (`loss`)."
     )
+    errors = [p - y for p, y in zip(pred, ys)]
     steps = [
         Step("Predictions $\\hat y_i = w x_i + b$:", latex_decimal(pred)),
-        Step("Errors $\\hat y_i - y_i$:", latex_decimal([p - y for p, y in zip(pred, ys)])),
-        Step(f"Loss with $N = {n}$:", f"L = {sp.latex(loss)}"),
+        Step("Errors $\\hat y_i - y_i$ and their squares:",
+             f"{latex_decimal(errors)}, \\quad {latex_decimal([e**2 for e in errors])}"),
+        Step(f"Sum, then multiply by ${mean_factor(half, 'N')}$ with $N = {n}$:",
+             f"L = {mean_factor(half, n)} \\cdot {latex_decimal(sum(e**2 for e in errors))} = {latex_decimal(loss)}"),
     ]
     mis = mse_misconceptions("loss", pred, ys, half) + [
         Misconception("bias forgotten", "predictions", no_bias,

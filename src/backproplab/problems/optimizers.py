@@ -3,7 +3,8 @@
 Momentum runs on a one-weight quadratic f(w) = (a/2)(w − c)², so each gradient
 depends on where the previous step landed. Adam is given the gradients of three
 steps, so the bookkeeping (m, v, the bias corrections, the update) is the whole
-exercise; its first step is about η·sign(g) whatever the size of g.
+exercise; its first step is about η·sign(g) whatever the size of g. The
+assignment chooses the number of momentum steps and the momentum convention.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .exact import latex_decimal, nonzero_int, paren, pick, rounded, short_decimal, shuffled_choices, to_str
+from .exact import latex_decimal, nonzero_int, paren, pick, rounded, short_decimal, shuffled_choices, to_str, with_floor
 from .figures import parabola
 from .landscape import path_plot
 from ..tolerance import Tolerance, decimals_tolerance
 from .follow import ref, refs
-from .variant import Answer, Misconception, ProblemType, Step, Variant
+from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant, option
 
 # name -> (velocity update, formula shown to the student)
 MOMENTUM = {
@@ -53,9 +54,10 @@ def run_momentum(grad: Callable, w0: sp.Expr, eta: sp.Expr, beta: sp.Expr, steps
     return gs, vs, ws
 
 
-def momentum_steps(rng: np.random.Generator, steps: int = 3, convention: str | None = None) -> Variant:
+def momentum_steps(rng: np.random.Generator, steps: int = 3, convention: str = "sum") -> Variant:
     """Two or three momentum steps on f(w) = (a/2)(w − c)² under a stated convention."""
-    conv = convention or pick(rng, MOMENTUM)
+    option("momentum_steps", "steps", steps, (2, 3))
+    conv = option("momentum_steps", "convention", convention, MOMENTUM)
     velocity, formula = MOMENTUM[conv]
     a = pick(rng, [sp.Integer(1), sp.Integer(2), sp.Rational(1, 2)])
     c = nonzero_int(rng, -3, 3)
@@ -172,6 +174,8 @@ def adam_steps(rng: np.random.Generator) -> Variant:
     w0 = short_decimal(rng, -2, 2, places=1)
     gs = [short_decimal(rng, -2, 2, places=1) for _ in range(3)]
     key = run_adam(gs, w0, eta, b1, b2)
+    if 0 in key["m"]:
+        raise Reject("a first moment is exactly 0: that step would not move w")
     first_step = key["w"][0] - w0
     statement = (
         f"A weight starts at $w_0 = {latex_decimal(w0)}$. Adam with $\\eta = {latex_decimal(eta)}$, $\\beta_1 = {latex_decimal(b1)}$, "
@@ -216,14 +220,16 @@ def adam_steps(rng: np.random.Generator) -> Variant:
         params={"w0": to_str(w0), "g": to_str(gs), "eta": to_str(eta), "beta1": to_str(b1), "beta2": to_str(b2),
                 "epsilon": to_str(EPS), "m0": "0", "v0": "0"},
         answers=[
-            Answer("m", "$[m_1, m_2, m_3]$", key["m"], kind="vector", tolerance=FIGURES_CARRIED,
+            Answer("m", "$[m_1, m_2, m_3]$", key["m"], kind="vector", tolerance=with_floor(FIGURES_CARRIED, key["m"]),
                    follows=[b1 * m + (1 - b1) * g for m, g in zip([0, *refs("m", gs[:-1])], gs)]),
-            Answer("v", "$[v_1, v_2, v_3]$", key["v"], kind="vector", tolerance=FIGURES_CARRIED,
+            Answer("v", "$[v_1, v_2, v_3]$", key["v"], kind="vector", tolerance=with_floor(FIGURES_CARRIED, key["v"]),
                    follows=[b2 * v + (1 - b2) * g**2 for v, g in zip([0, *refs("v", gs[:-1])], gs)]),
             Answer("m_hat", "$[\\hat m_1, \\hat m_2, \\hat m_3]$", key["m_hat"], kind="vector",
-                   tolerance=FIGURES_CARRIED, follows=[ref("m", t) / (1 - b1 ** (t + 1)) for t in range(3)]),
+                   tolerance=with_floor(FIGURES_CARRIED, key["m_hat"]),
+                   follows=[ref("m", t) / (1 - b1 ** (t + 1)) for t in range(3)]),
             Answer("v_hat", "$[\\hat v_1, \\hat v_2, \\hat v_3]$", key["v_hat"], kind="vector",
-                   tolerance=FIGURES_CARRIED, follows=[ref("v", t) / (1 - b2 ** (t + 1)) for t in range(3)]),
+                   tolerance=with_floor(FIGURES_CARRIED, key["v_hat"]),
+                   follows=[ref("v", t) / (1 - b2 ** (t + 1)) for t in range(3)]),
             Answer("w", "$[w_1, w_2, w_3]$", key["w"], kind="vector", tolerance=ROUNDED,
                    follows=[w - eta * ref("m_hat", t) / (sp.sqrt(ref("v_hat", t)) + EPS)
                             for t, w in enumerate([w0, *refs("w", gs[:-1])])]),

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .exact import R, shuffled_choices
 from ..tolerance import WHOLE
+from .exact import R, shuffled_choices
 from .figures import round_range
 from .variant import Answer, Frame, Line, Misconception, Plot, ProblemType, Reject, Step, Variant
 
@@ -64,16 +64,17 @@ def underfitting_curves(rng: np.random.Generator, epochs: int, floor: float) -> 
 
 
 def curves_plot(train: list[float], val: list[float], floor: float) -> Plot:
-    """The student's plot: both losses per epoch, with markers, and the best achievable loss dashed."""
+    """The student's plot: both losses per epoch, with markers, and the noise floor (the lowest
+    achievable validation loss) dashed."""
     epochs = tuple(float(e) for e in range(1, len(train) + 1))
     # A grid line at every epoch, a label at every other one: the figure is small and the
     # student must read off an exact epoch.
     frame = Frame((0.0, epochs[-1] + 1), round_range(0.0, 1.05 * max(train + val)), xlabel="epoch", ylabel="loss",
-                  xticks=epochs[1::2], xgrid=epochs, grid=True, fontsize=7)
+                  xticks=epochs[1::2], xgrid=epochs, grid=True, fontsize=10)
     return Plot("Training and validation loss per epoch", frame, [
         Line(epochs, tuple(train), "tab:blue", marker="o", label="training loss", markersize=3),
         Line(epochs, tuple(val), "tab:orange", marker="s", label="validation loss", markersize=3),
-        Line(frame.xlim, (floor, floor), "0.4", linestyle="--", label="best achievable loss"),
+        Line(frame.xlim, (floor, floor), "0.4", linestyle="--", label="noise floor"),
     ], audience="student")
 
 
@@ -88,6 +89,8 @@ def read_training_curves(rng: np.random.Generator, diagnosis: str | None = None)
         train, val = underfitting_curves(rng, epochs, floor)
     train, val = [round(v, 3) for v in train], [round(v, 3) for v in val]
     stop = int(np.argmin(val)) + 1
+    if min(val) < floor:
+        raise Reject("the validation loss dips below the noise floor")
     span = max(train + val)  # the plot's y axis runs from 0 to the highest loss
     neighbours = [val[i] for i in (stop - 2, stop) if 0 <= i < epochs]
     if min(neighbours) - val[stop - 1] < MARGIN * span:
@@ -97,7 +100,9 @@ def read_training_curves(rng: np.random.Generator, diagnosis: str | None = None)
     fix_choices = shuffled_choices(rng, right_fix, FIXES[other] + NEITHER, 3)
     statement = (
         f"A network is trained for {epochs} epochs. The plot shows its training and validation loss after each "
-        f"epoch; the dashed line is the lowest loss any model reaches on this task (about {floor}).\n\n"
+        f"epoch. The dashed line, the noise floor (about {floor}), is the lowest validation loss any model can be "
+        "expected to reach on this task: the noise in the data. A training loss can fall below it, by fitting "
+        "that noise.\n\n"
         "After which epoch is the validation loss lowest (where would you stop)? Does the model overfit, "
         "underfit, or fit well at the end of training? Which change would help?"
     )
@@ -105,7 +110,7 @@ def read_training_curves(rng: np.random.Generator, diagnosis: str | None = None)
         story = (f"The training loss keeps falling, but the validation loss is lowest after epoch {stop} and "
                  "rises after it: the network starts fitting noise of the training set, so it overfits.")
     else:
-        story = ("Both losses stay far above the best achievable loss and close to each other, and both are still "
+        story = ("Both losses stay far above the noise floor and close to each other, and both are still "
                  f"falling at epoch {epochs}: the model underfits.")
     steps = [
         Step(story),

@@ -2,14 +2,25 @@
 
 A variant is rejected when it is degenerate (a zero gradient, a non-finite
 answer), when a named misconception cannot be told apart from the right answer
-(or from another misconception) within the grading tolerance, or when a number
-shown to the student does not suit pencil and paper.
+(or from another misconception) within the grading tolerance, when an answer
+has no absolute tolerance floor (a relative tolerance alone accepts only an
+exact 0), or when a number does not suit pencil and paper: without a calculator
+every given number and every answer has at most HAND_DIGITS significant digits.
+
+Whether a calculator is allowed is the assignment's choice (the `calculator`
+option of a problem, "none" or "basic"); by default a problem whose answers are
+irrational (sigmoid, tanh, exp, a square root) gets a basic calculator and every
+other problem none. QA records what each variant allows and how much work it is
+(`Effort`), and `class_problems` rejects a class whose students do not all get
+the same problem: the same answers and worked steps, and an effort spread within
+MAX_EFFORT_SPREAD.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import re
+from typing import Any, Iterable
 
 import numpy as np
 import sympy as sp
@@ -17,11 +28,15 @@ import sympy as sp
 from ..errors import ConfigError
 
 from ..tolerance import Tolerance, close, flat, shape
-from .exact import fits_style, to_float
+from .exact import HAND_AVERAGE_DIGITS, HAND_DIGITS, fits_style, significant_digits, to_float
 from .follow import carry_rounding, follow_problems, trees
-from .variant import Answer, ProblemType, Reject, Variant
+from .variant import Answer, Calculator, Effort, ProblemType, Reject, Variant
 
 MAX_TRIES = 500
+CALCULATORS = ("none", "basic")
+# Within one assignment, each measure of effort may vary across the class by at most this share
+# of its largest value: (max − min) / max <= MAX_EFFORT_SPREAD. The number of answers may not vary.
+MAX_EFFORT_SPREAD = 0.5
 
 
 class VariantError(ConfigError):
@@ -57,8 +72,12 @@ def _floats(x: Any, memo: dict[int, Any] | None) -> list:
     return value
 
 
-def problems_with(v: Variant) -> list[str]:
-    """Everything wrong with a variant, as sentences; empty when it is fine."""
+def problems_with(v: Variant, calculator: Calculator = "basic") -> list[str]:
+    """Everything wrong with a variant, as sentences; empty when it is fine.
+
+    Without a calculator (`calculator="none"`) every given number and every answer must be
+    exact with at most HAND_DIGITS significant digits (an answer's `hand_form`, e.g. a power,
+    stands in for its value)."""
     found: list[str] = []
     floats: dict[int, Any] = {}
     by_name: dict[str, Answer] = {}
@@ -81,6 +100,8 @@ def problems_with(v: Variant) -> list[str]:
             # a zero gradient teaches nothing, and a zero anywhere is what a student who writes
             # 0 everywhere would be given: no answer of a key is all zeros
             found.append(f"answer {a.name!r} is zero")
+        if not a.tolerance.abs > 0:
+            found.append(f"answer {a.name!r} has no absolute tolerance floor")
     for m in v.misconceptions:
         if m.answer not in by_name:
             found.append(f"misconception {m.name!r} names unknown answer {m.answer!r}")
@@ -96,24 +117,163 @@ def problems_with(v: Variant) -> list[str]:
     for x in v.given:
         if not fits_style(sp.sympify(x), v.style):
             found.append(f"given number {x} does not suit {v.style}")
+    if calculator == "none":
+        found += too_long_for_paper(v)
     return found + follow_problems(v.answers)
 
 
+def too_long_for_paper(v: Variant) -> list[str]:
+    """The given numbers and answers with more than HAND_DIGITS significant digits (or irrational),
+    and a variant whose numbers average more than HAND_AVERAGE_DIGITS."""
+    found = []
+    numbers = _written(v)
+    for what, x, _ in numbers:
+        digits = significant_digits(x)
+        if digits is None or digits > HAND_DIGITS:
+            found.append(f"{what}: {x} is not {HAND_DIGITS} significant digits by hand")
+    total = sum(significant_digits(x) or HAND_DIGITS for _, x, _ in numbers)
+    if total > HAND_AVERAGE_DIGITS * len(numbers):
+        found.append(f"{total} significant digits in {len(numbers)} numbers: more than {HAND_AVERAGE_DIGITS} on average")
+    return found
+
+
+def _written(v: Variant) -> list[tuple[str, sp.Expr, Tolerance | None]]:
+    """Every number the student reads or writes: (what it is, the number, its answer's tolerance).
+
+    An answer's `hand_form` (e.g. a power) stands in for its value; choices hold no numbers."""
+    numbers: list[tuple[str, sp.Expr, Tolerance | None]] = [("given number", sp.sympify(x), None) for x in v.given]
+    for a in v.answers:
+        if a.kind != "choice":
+            form = a.hand_form if a.hand_form is not None else a.value
+            numbers += [(f"answer {a.name!r}", x, a.tolerance) for x in _numbers(form)]
+    return numbers
+
+
+def _numbers(value: Any) -> list[sp.Expr]:
+    """The numbers a value is written with: its entries, or the atoms of an expression such as a power."""
+    out = []
+    for x in flat(value):
+        x = sp.sympify(x)
+        out += [x] if x.is_Number else [n for n in sp.preorder_traversal(x) if n.is_Number]
+    return out
+
+
+def needs_calculator(v: Variant) -> bool:
+    """Is some answer or given number irrational (a sigmoid, tanh, exponential, logarithm or square root)?"""
+    numbers = [x for a in v.answers if a.kind != "choice" for x in flat(a.value)] + list(v.given)
+    return any(not sp.sympify(x).is_Rational for x in numbers)
+
+
+# The statement of a problem that needs a calculator says so; how to round is its own (and each answer's).
+CALCULATOR_NOTE = "Use a calculator"
+KEEP_DIGITS = ", and keep more digits along the way than you round your answers to"
+
+
+def effort(v: Variant) -> Effort:
+    """How much work the variant is: answers written, operations in the worked solution, digits handled."""
+    answers = sum(len(flat(a.value)) for a in v.answers)
+    cells = [c for s in v.steps for row in (s.table or [])[1:] for c in row[1:]]  # a table's first column names its row
+    texts = [s.text for s in v.steps] + cells
+    maths = [m for t in texts for m in _MATH.findall(t)] + [s.math for s in v.steps if s.math]
+    # every operation written out, and one for each number a table shows computed
+    operations = sum(count_operations(m) for m in maths) + sum(1 for c in cells if _HAS_NUMBER.search(c))
+    digits = sum(_digits_asked(x, tol or SHOWN) for _, x, tol in _written(v))
+    return Effort(answers, operations, digits)
+
+
+_HAS_NUMBER = re.compile(r"\d")
+SHOWN = Tolerance(abs=5e-5)  # an irrational given number is shown to 4 decimals
+_MATH = re.compile(r"\$(.+?)\$")
+_NOTATION = re.compile(r"_\{[^{}]*\}|_[A-Za-z0-9]|\^\{\([^{}]*\)\}|\\frac\{\\partial[^{}]*\}|\\partial"
+                       r"|\\(?:begin|end)\{[a-z]*\}")
+_OPERATION = re.compile(r"\+|(?<=[0-9A-Za-z)\]}|])\s*-|\\cdot|\\times|\\odot|/|\\frac|\\sqrt|\^|\)\s*\("
+                        r"|\\ln|\\log|\\exp|\\sigma|\\tanh|\\sin|\\cos|\\mathrm\{ReLU\}|\\sum|\\prod")
+
+
+def count_operations(latex: str) -> int:
+    """Arithmetic operations written in a LaTeX formula: + and binary −, products, quotients, powers
+    and functions applied (subscripts, layer superscripts and ∂ notation are not operations)."""
+    return len(_OPERATION.findall(_NOTATION.sub(" ", latex)))
+
+
+def _digits_asked(x: sp.Expr, tol: Tolerance) -> int:
+    """The significant digits a student handles for a number: an exact one's, but no more than its
+    tolerance asks for (an irrational one rounded as the tolerance allows)."""
+    value = abs(float(x))
+    resolution = max(tol.abs, tol.rel * value, 1e-12)
+    asked = 1 if value < resolution else max(1, math.floor(math.log10(value)) - math.floor(math.log10(resolution)) + 1)
+    digits = significant_digits(x)
+    return asked if digits is None else min(digits, asked)
+
+
+def class_problems(variants: Iterable[Variant], bound: float = MAX_EFFORT_SPREAD) -> list[str]:
+    """Why one problem's variants across a class are not the same problem; empty when they are.
+
+    Every variant must ask for the same answers (names, kinds and shapes), show the same number
+    of worked steps, allow the same calculator, and no measure of effort may spread by more than
+    `bound` of its largest value ((max − min) / max)."""
+    variants = list(variants)
+    if not variants:
+        return []
+    found = []
+    first = variants[0]
+    want = _signature(first)
+    for v in variants[1:]:
+        got = _signature(v)
+        if got != want:
+            what = [k for k in want if want[k] != got[k]]
+            found.append(f"{v.problem}: variants differ in their {', '.join(what)} ({want[what[0]]} and {got[what[0]]})")
+            break
+    efforts = [v.effort or effort(v) for v in variants]
+    for measure in ("answers", "operations", "digits"):
+        values = [getattr(e, measure) for e in efforts]
+        lo, hi = min(values), max(values)
+        allowed = 0.0 if measure == "answers" else bound
+        if hi and (hi - lo) / hi > allowed:
+            found.append(f"{first.problem}: {measure} spread from {lo} to {hi} across the class "
+                         f"(more than {allowed:.0%} of the largest)")
+    return found
+
+
+def _signature(v: Variant) -> dict[str, Any]:
+    return {"answers": [(a.name, a.kind, shape(a.value)) for a in v.answers], "worked steps": len(v.steps),
+            "calculator": v.calculator}
+
+
 def make_variant(ptype: ProblemType, seed: int, options: dict[str, Any] | None = None) -> Variant:
-    """Draw variants from `seed` until one passes QA; raise VariantError after MAX_TRIES."""
+    """Draw variants from `seed` until one passes QA; raise VariantError after MAX_TRIES.
+
+    `options` are the generator's keyword arguments, and `calculator` ("none" or "basic";
+    unset: basic exactly when the answers are irrational), which QA applies itself."""
+    options = dict(options or {})
+    calculator = options.pop("calculator", None)
+    if calculator not in (None, *CALCULATORS):
+        raise VariantError(f"{ptype.id}: calculator must be one of {', '.join(map(repr, CALCULATORS))}, "
+                           f"not {calculator!r}")
     rng = np.random.default_rng(seed)
     last = "no attempt"
     for _ in range(MAX_TRIES):
         try:
-            v = ptype.generate(rng, **(options or {}))
+            v = ptype.generate(rng, **options)
         except Reject as why:
             last = str(why)
             continue
+        if v.code is not None:
+            return v
+        allowed = calculator or v.calculator or ("basic" if needs_calculator(v) else "none")
+        if allowed == "none" and needs_calculator(v):
+            raise VariantError(f"{ptype.id}: calculator = 'none', but its numbers are irrational "
+                               "(a sigmoid, tanh, exponential, logarithm or root): allow a calculator")
         for a in v.answers:
             a.follows = trees(a.follows)  # derivation trees from here on (the key stores them as they are)
         carry_rounding(v.answers)  # before the checks: misconceptions must lie outside the widened tolerance
-        found = problems_with(v)
+        found = problems_with(v, allowed)
         if not found:
+            v.calculator = allowed
+            if allowed == "basic":
+                numbers = any(a.kind != "choice" for a in v.answers)
+                v.statement += "\n\n" + CALCULATOR_NOTE + (KEEP_DIGITS if numbers else "") + "."
+            v.effort = effort(v)
             return v
         last = found[0]
     raise VariantError(f"{ptype.id}: no acceptable variant in {MAX_TRIES} tries (last reason: {last})")

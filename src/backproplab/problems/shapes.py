@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .exact import pick
 from ..tolerance import WHOLE
-from .variant import Answer, Misconception, ProblemType, Step, Variant
+from .exact import pick
+from .variant import Answer, Misconception, ProblemType, Step, Variant, option
 
 # How a batch is laid out: samples as rows (numpy, PyTorch) or as columns (many textbooks).
 CONVENTIONS = {
@@ -46,9 +46,11 @@ FEEDBACK = {
 }
 
 
-def network_shapes(rng: np.random.Generator, layers: int = 2, convention: str | None = None) -> Variant:
-    """Shapes of W, b, Z, A, dW, db per layer and of dX, for given sizes and batch size."""
-    convention = convention or pick(rng, CONVENTIONS)
+def network_shapes(rng: np.random.Generator, layers: int = 2, convention: str = "rows") -> Variant:
+    """Shapes of W, b, Z, A, dW, db per layer and of dX, for given sizes and batch size (the
+    assignment chooses the number of layers and the layout convention)."""
+    option("network_shapes", "layers", layers, (1, 2, 3, 4))
+    option("network_shapes", "convention", convention, CONVENTIONS)
     sizes = [int(d) for d in rng.choice(np.arange(1, 13), size=layers + 1, replace=False)]
     N = int(pick(rng, [16, 20, 32, 50, 64, 100]))  # never one of the sizes
     right = shapes(sizes, N, convention)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Union
+from typing import Any, Callable, Iterable, Literal, Union
 
 import sympy as sp
 
+from ..errors import ConfigError
 from ..tolerance import EXACT, Tolerance
 
 # An exact answer: a sympy number, a (nested) list of them, or a string (a choice).
@@ -73,17 +74,27 @@ class Answer:
         if isinstance(value, list):
             return [by_text.get(v, v) for v in value]
         return by_text.get(value, value)
+    # The form a student may write a number in that would be long written out, e.g. the power
+    # (1/2)**20: the statement says so, and QA counts the digits of this form instead of the value's.
+    hand_form: sp.Expr | None = None
 
     def hint(self) -> str:
         """How the student writes this answer, in words (shown in the notebook)."""
         if self.kind == "choice":
             opts = ", ".join(repr(c) for c in (self.labels() or []))
             if isinstance(self.value, list):
-                return f"a list of {len(self.value)} strings, each one of {opts}"
+                return f"a list of {count(len(self.value), 'string')}, each one of {opts}"
             return f"one of {opts}"
         if self.kind == "vector":
-            return f"a list of {len(self.value)} numbers" if not _nested(self.value) else "a nested list of numbers"
+            return f"a list of {count(len(self.value), 'number')}" if not _nested(self.value) else "a nested list of numbers"
+        if self.hand_form is not None:
+            return "a number; a power such as 0.5 ** 20 is fine"
         return "a number"
+
+
+def count(n: int, noun: str) -> str:
+    """'one number', '3 numbers': a count with its noun."""
+    return f"one {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _nested(value: Any) -> bool:
@@ -183,6 +194,19 @@ class CodeTask:
 
 
 NumberStyle = Literal["integers", "short decimals", "simple fractions", "decimals"]
+Calculator = Literal["none", "basic"]
+
+
+@dataclass(frozen=True)
+class Effort:
+    """How much work a variant is, as QA measures it (problems/qa.py, `effort`).
+
+    Students of one class must get problems of equal effort: QA's class check compares these.
+    """
+
+    answers: int  # numbers (and choices) the student writes down
+    operations: int  # arithmetic operations in the worked solution
+    digits: int  # significant digits of every given number and every answer
 
 
 @dataclass
@@ -200,6 +224,10 @@ class Variant:
     given: list[sp.Expr] = field(default_factory=list)  # every number shown to the student
     style: NumberStyle = "integers"
     code: CodeTask | None = None
+    # What the student may use: the assignment's `calculator` option, else what the generator says the
+    # structure needs (a logarithm, say, even where the point makes the value rational), else QA decides.
+    calculator: Calculator | None = None
+    effort: Effort | None = None  # set by QA
 
     def answer(self, name: str) -> Answer:
         for a in self.answers:
@@ -210,6 +238,18 @@ class Variant:
 
 class Reject(Exception):
     """Raised by a generator to throw away the numbers it chose and draw again."""
+
+
+class OptionError(ConfigError):
+    """An assignment gave a problem an option value it does not take."""
+
+
+def option(problem: str, name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    """`value` if it is one of `allowed`, else OptionError naming what is allowed."""
+    allowed = list(allowed)
+    if value not in allowed:
+        raise OptionError(f"{problem}: option {name} = {value!r} is not one of {', '.join(map(repr, allowed))}")
+    return value
 
 
 @dataclass(frozen=True)

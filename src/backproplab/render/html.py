@@ -9,7 +9,7 @@ import re
 import sympy as sp
 
 from ..assignment import Assignment
-from ..problems.exact import latex
+from ..problems.exact import LONG_FRACTION, decimal_places, latex
 from ..problems.variant import Answer
 from .items import Item
 from .markdown import inline_html, math_html, md_to_html, mathml
@@ -38,6 +38,8 @@ def _value_ml(value) -> str | None:
         sign = _MINUS if value.p < 0 else ""
         if value.q == 1:
             return f"{sign}<mn>{abs(value.p)}</mn>"
+        if len(str(value.q)) > LONG_FRACTION and decimal_places(value) is not None:
+            return f"{sign}<mn>{latex(abs(value))}</mn>"  # as latex() writes it: the decimal
         return f"{sign}<mfrac><mrow><mn>{abs(value.p)}</mn></mrow><mrow><mn>{value.q}</mn></mrow></mfrac>"
     if isinstance(value, sp.Float):
         text = latex(value)  # a plain decimal, unless it needs an exponent
@@ -90,7 +92,8 @@ def _problem(item: Item) -> tuple[dict, dict]:
                    "data": base64.b64encode(png).decode()}) for p, png in item.images]
     answers = [{"name": a.name, "label": _inline(a.label), "hint": hint_html(a), "kind": a.kind,
                 "choices": choices_html(a)} for a in v.answers]
-    shared = {"key": item.spec.key, "title": v.title, "points": item.spec.points, "statement": md_to_html(v.statement)}
+    shared = {"key": item.spec.key, "title": v.title, "points": item.spec.points, "statement": md_to_html(v.statement),
+              "calculator": v.calculator}
     handout = shared | {"images": [img for p, img in images if p.audience == "student"], "answers": answers}
     steps = [{"text": md_to_html(s.text), "math": math_html(s.math) if s.math else "",
               "table": [[_inline(c) for c in row] for row in s.table] if s.table else None} for s in v.steps]
@@ -116,5 +119,8 @@ def pages(assignment: Assignment, student: str, items: list[Item]) -> tuple[str,
     handouts, keys = zip(*(_problem(it) for it in items)) if items else ((), ())
     page = TEMPLATES.get_template("page.html.j2")
     subtitle = f"Student {student} · {assignment.points:g} points"
-    return (page.render(title=assignment.title, subtitle=subtitle, problems=handouts, key=False),
-            page.render(title=f"Answer key — {assignment.title}", subtitle=subtitle, problems=keys, key=True))
+    # what holds for every problem (numpy only, how to write numbers): once per page
+    numbers = md_to_html(TEMPLATES.get_template("rules.md.j2").render(assignment=assignment))
+    return (page.render(title=assignment.title, subtitle=subtitle, problems=handouts, key=False, numbers=numbers),
+            page.render(title=f"Answer key — {assignment.title}", subtitle=subtitle, problems=keys, key=True,
+                        numbers=numbers))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import jinja2
 
+from ..problems.exact import HAND_DIGITS
+
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     trim_blocks=True,
@@ -19,3 +21,14 @@ TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
 )
 TEMPLATES.filters["fmt"] = lambda x: f"{x:g}"
+
+
+def coding_rules() -> str:
+    """What every coding problem asks (numpy only; new float64 arrays, inputs untouched)."""
+    from ..problems.coding import ARRAYS_NOTE, FORBIDDEN_NOTE  # here: rendering feedback need not load the tasks
+
+    return f"{FORBIDDEN_NOTE} {ARRAYS_NOTE}"
+
+
+# said once in a notebook's header and a handout's top rather than under every problem
+TEMPLATES.globals.update(hand_digits=HAND_DIGITS, coding_rules=coding_rules)

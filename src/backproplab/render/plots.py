@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import io
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import matplotlib
@@ -28,19 +28,21 @@ import numpy as np
 matplotlib.use("Agg")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from PIL import Image  # noqa: E402  (matplotlib's own PNG writer)
 
-from ..problems.figures import ROUND_STEPS  # noqa: E402
+from ..problems.figures import AXES_BOX, DPI, FIGURE_INCHES, NOTE_SIZE, ROUND_STEPS  # noqa: E402
 from ..problems.variant import Frame, Line, Note, Plot  # noqa: E402
 
-WIDTH, HEIGHT, DPI = 4.5, 3.2, 80  # inches, dots per inch: 360 × 256 pixels
-# The axes box (left, bottom, width, height as fractions of the figure): fixed, not tight_layout
-# per plot. The legend goes in one row above the axes, where no data can be.
-BOX = (0.17, 0.17, 0.78, 0.72)
+WIDTH, HEIGHT = FIGURE_INCHES  # inches; at DPI dots per inch: 360 × 256 pixels
+BOX = AXES_BOX  # where the axes sit in the figure (problems/figures.py places labels by it)
 CAPTION_SIZE = 9
+# No text smaller than this (points; 11 pixels at 80 dpi): tick labels and legends must be
+# readable with the page at 100%.
+MIN_FONT_SIZE = 10.0
 PALETTE = 64  # colours in a plot's PNG
 PARTS_KEPT = 512  # per process; a kept part is its inked rectangle, 45 KB on average
 
@@ -94,8 +96,8 @@ def _set_frame(ax: Any, frame: Frame, legend: tuple[Line, ...]) -> None:
     ax.set_yscale("log" if frame.ylog else "linear")
     ax.set_xlim(*frame.xlim)
     ax.set_ylim(*frame.ylim)
-    size = frame.fontsize or matplotlib.rcParams["xtick.labelsize"]
-    label_size = matplotlib.rcParams["axes.labelsize"] if frame.fontsize is None else frame.fontsize + 1
+    size = font_size(frame)
+    label_size = matplotlib.rcParams["axes.labelsize"] if frame.fontsize is None else size + 1
     ax.set_xlabel(frame.xlabel, fontsize=label_size)
     ax.set_ylabel(frame.ylabel, fontsize=label_size)
     ax.tick_params(which="both", labelsize=size)
@@ -118,7 +120,13 @@ def _set_frame(ax: Any, frame: Frame, legend: tuple[Line, ...]) -> None:
     if legend:
         handles = [Line2D([], [], label=line.label, **_line_style(line)) for line in legend]
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), frameon=False,
-                  fontsize=frame.fontsize, borderaxespad=0.2)
+                  fontsize=size, borderaxespad=0.2, handlelength=1.3, handletextpad=0.5, columnspacing=1.0)
+
+
+def font_size(frame: Frame) -> float:
+    """The size of a frame's tick labels and legend: its own, or matplotlib's default, never below MIN_FONT_SIZE."""
+    default = FontProperties(size=matplotlib.rcParams["xtick.labelsize"]).get_size_in_points()
+    return max(frame.fontsize or default, MIN_FONT_SIZE)
 
 
 @functools.lru_cache(maxsize=PARTS_KEPT)
@@ -165,7 +173,7 @@ def _artist(ax: Any, mark: Line | Note) -> Any:
         art.set_transform(ax.transData)
         art.set_clip_box(ax.bbox)
     else:
-        art = Annotation(mark.text, (mark.x, mark.y), textcoords="offset points", xytext=mark.offset)
+        art = Annotation(mark.text, (mark.x, mark.y), textcoords="offset points", xytext=mark.offset, fontsize=NOTE_SIZE)
         art.axes = ax
     art.set_figure(ax.figure)
     return art
@@ -204,6 +212,34 @@ def render_png(plot: Plot) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="png", compress_level=3)
     return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """Where a plot's text lands when drawn, in pixels: what a reader must be able to read."""
+
+    figure: Any  # the figure's Bbox
+    notes: list[Any]  # one Bbox per Note
+    legend: Any | None  # the legend's Bbox
+    font_sizes: list[float]  # points, of every tick label and legend entry
+
+
+def text_layout(plot: Plot) -> TextLayout:
+    """The layout of a plot's text as render_png draws it (on a figure of its own)."""
+    fig = _figure()
+    ax = fig.add_axes(BOX)
+    _set_frame(ax, plot.frame, tuple(replace(line, xs=(), ys=()) for line in plot.lines() if line.label))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    notes = []
+    for mark in plot.marks:
+        if isinstance(mark, Note):
+            art = _artist(ax, mark)
+            notes.append(art.get_window_extent(renderer))
+    legend = ax.get_legend()
+    sizes = [t.get_fontsize() for t in [*ax.get_xticklabels(), *ax.get_yticklabels()] if t.get_text()]
+    sizes += [t.get_fontsize() for t in legend.get_texts()] if legend is not None else []
+    return TextLayout(fig.bbox, notes, legend.get_window_extent(renderer) if legend is not None else None, sizes)
 
 
 def chart_png(title: str, draw: Callable[[Any], None]) -> bytes:

@@ -6,15 +6,21 @@ sign-flipped, transposed, or computed with the wrong activation derivative.
 Every line after it is computed correctly *from the lines above it*, as a real
 bug would propagate, so the student must check each line against the ones
 before it and name the first wrong one, and the kind of error.
+
+The kinds are told apart by what the wrong line looks like next to the right
+one (MEANING), so they cannot overlap: a variant whose planted error also has
+the look of another kind (a wrong ReLU derivative with one active unit is just
+a uniform scaling) is drawn again. The assignment chooses the network's
+structure (`sizes`, `hidden`, `batch`); the seed its numbers, the line and the kind.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...tolerance import EXACT, Tolerance
+from ...tolerance import EXACT, Tolerance, flat, shape
 from ..exact import pick
-from ..expression_graph import Gradients, backward, key_str
+from ..expression_graph import Gradients, as_sympy, backward, key_str
 from ..qa import same_within
 from ..variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 from .mistakes import prime_on_z
@@ -25,11 +31,13 @@ from .wording import describe, forward_text, matrix_tex
 VISIBLE = Tolerance(rel=0.05, abs=0.01, why="visible in the numbers shown")
 KINDS = ["scaled", "sign flipped", "transposed", "wrong activation derivative"]
 MEANING = {
-    "scaled": "every entry multiplied by the same positive factor",
+    "scaled": "every entry multiplied by the same positive factor other than 1",
     "sign flipped": "every entry multiplied by −1",
-    "transposed": "the right numbers in transposed positions",
-    "wrong activation derivative": "δ multiplied by something other than f′(z) of this layer",
+    "transposed": "the right matrix with its rows and columns swapped",
+    "wrong activation derivative": "a hidden layer's δ whose entries are off by different factors (not all by the "
+                                   "same one): the activation's derivative f′(z) was computed wrongly",
 }
+SAME = 1e-9  # relative: two numbers of a line are equal (the key's floats carry ~1e-15)
 
 
 def lines(L: int) -> list[str]:
@@ -88,9 +96,42 @@ def options(g: Graph) -> list[tuple[str, str]]:
     return found
 
 
-def backprop_find_the_bug(rng: np.random.Generator, sizes=None, hidden=None, batch: int = 1) -> Variant:
+def _equal(a: float, b: float) -> bool:
+    return abs(a - b) <= SAME * max(1.0, abs(a), abs(b))
+
+
+def _ratio(wrong: list[float], right: list[float]) -> float | None:
+    """The one factor c with wrong = c · right entry by entry, or None if there is none."""
+    ratios = {w / r for w, r in zip(wrong, right) if r != 0}
+    if not ratios or any(r == 0 and w != 0 for w, r in zip(wrong, right)):
+        return None
+    c = ratios.pop()
+    return c if all(_equal(w, c * r) for w, r in zip(wrong, right)) else None
+
+
+def kinds_that_fit(line: str, wrong, right, hidden_delta: bool) -> set[str]:
+    """Every kind of error whose look (MEANING) the shown line has next to the right one."""
+    if shape(wrong) == shape(right) and all(_equal(w, r) for w, r in zip(map(float, flat(wrong)), map(float, flat(right)))):
+        return set()
+    found = set()
+    if shape(wrong) == shape(right):
+        c = _ratio([float(x) for x in flat(wrong)], [float(x) for x in flat(right)])
+        if c is not None and _equal(c, -1):
+            found.add("sign flipped")
+        elif c is not None and c > 0 and not _equal(c, 1):
+            found.add("scaled")
+        elif c is None and hidden_delta:
+            found.add("wrong activation derivative")
+    if len(shape(right)) == 2 and shape(wrong) == shape(right)[::-1]:
+        turned = [list(col) for col in zip(*right)]
+        if all(_equal(float(w), float(t)) for w, t in zip(flat(wrong), flat(turned))):
+            found.add("transposed")
+    return found
+
+
+def backprop_find_the_bug(rng: np.random.Generator, sizes=(2, 2, 1), hidden: str = "sigmoid", batch: int = 1) -> Variant:
     """Name the first wrong line of a worked backward pass, and the kind of error in it."""
-    g = drawn_graph(rng, sizes, hidden or pick(rng, ["relu", "sigmoid", "tanh"]), "mse", batch)
+    g = drawn_graph(rng, "backprop_find_the_bug", sizes, hidden, "mse", batch)
     net = g.net
     grads = backward(g.loss)
     right = backward_answers(g, grads)
@@ -98,6 +139,10 @@ def backprop_find_the_bug(rng: np.random.Generator, sizes=None, hidden=None, bat
     shown = planted(g, grads, line, kind)
     if same_within(shown[line], right[line], VISIBLE):
         raise Reject("the planted error is too small to see in 4 decimals")
+    hidden_delta = line.startswith("delta") and int(line[len("delta"):]) < net.layers
+    fits = kinds_that_fit(line, shown[line], right[line], hidden_delta)
+    if fits != {kind}:
+        raise Reject(f"the planted error ({kind}) looks like {sorted(fits)}")
     names = lines(net.layers)
     later = [n for n in names[names.index(line) + 1:] if not same_within(shown[n], right[n], EXACT)]
     table = [["line", "formula", "value"]] + [
@@ -132,7 +177,8 @@ def backprop_find_the_bug(rng: np.random.Generator, sizes=None, hidden=None, bat
         steps=[Step("Recompute each line from the lines above it; the first that disagrees is the bug:",
                     table=solution)],
         misconceptions=mis,
-        given=given_numbers(net),
+        # the network, and every number of the forward and backward pass the student checks
+        given=given_numbers(net) + as_sympy([x for v in [*forward_answers(g).values(), *shown.values()] for x in flat(v)]),
         style="decimals" if net.irrational else "short decimals",
     )
 

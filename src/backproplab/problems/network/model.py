@@ -22,10 +22,10 @@ import sympy as sp
 from ..exact import integer, nonzero_int, pick, short_decimal, to_str
 from ...derivation import add, mul, ref
 from ..expression_graph import (
-    ONE, TRANSCENDENTAL, ZERO, Gradients, Node, activation, affine, exp, gradient_exprs, key_str, leaf, log,
+    ONE, TRANSCENDENTAL, ZERO, Gradients, Node, activation, affine, exp, gradient_exprs, key_str, leaf, log, show,
     value_expr, values,
 )
-from ..variant import Reject
+from ..variant import OptionError, Reject, option
 
 Matrix = list[list[sp.Expr]]
 
@@ -149,10 +149,10 @@ def loss_node(net: Network, yhat: list[list[Node]]) -> Node:
             p, y = node.value, net.num(y)
             if net.loss == "mse":
                 total += (p - y) ** 2 / 2
-                dl, dl_tex = (p - y) / N, rf"({node.tex} - {sp.latex(y)}){per_n}"
+                dl, dl_tex = (p - y) / N, rf"({node.tex} {'+' if y < 0 else '-'} {show(abs(y))}){per_n}"
             elif net.loss == "bce":
                 total -= y * log(p) + (1 - y) * log(1 - p)
-                dl, dl_tex = (p - y) / (N * p * (1 - p)), rf"\frac{{{node.tex} - {sp.latex(y)}}}{{{over_n}{node.tex}(1 - {node.tex})}}"
+                dl, dl_tex = (p - y) / (N * p * (1 - p)), rf"\frac{{{node.tex} - {show(y)}}}{{{over_n}{node.tex}(1 - {node.tex})}}"
             elif y == 1:  # softmax cross-entropy: only the target class enters the loss
                 total -= log(p)
                 dl, dl_tex = -1 / (N * p), rf"-\frac{{1}}{{{over_n}{node.tex}}}"
@@ -317,23 +317,29 @@ def check_activations(g: Graph) -> None:
                 raise Reject("a ReLU unit is off for the whole batch")
 
 
-SHAPES = [(2, 2, 1), (2, 3, 2), (3, 2, 1), (2, 2, 3)]  # the last for 3-class softmax
+SHAPES = [(2, 2, 1), (2, 3, 2), (3, 2, 1), (2, 2, 3)]  # suggested sizes; the last for 3-class softmax
+HIDDEN = ("identity", "relu", "sigmoid", "tanh")
+MAX_UNITS = 4  # per layer: more is no longer a hand problem
 
 
-def choose(rng: np.random.Generator, sizes, hidden, loss) -> tuple[tuple[int, ...], str, str]:
-    """The options, with the unset ones drawn; the loss must suit the output size."""
-    sizes = tuple(sizes) if sizes else pick(rng, SHAPES)
-    hidden = hidden or pick(rng, ["identity", "relu", "sigmoid", "tanh"])
-    if not loss:
-        loss = pick(rng, ["mse", "bce"] if sizes[-1] == 1 else ["mse", "ce"])
+def choose(problem: str, sizes, hidden: str, loss: str) -> tuple[tuple[int, ...], str, str]:
+    """The structure the assignment chose, checked: the loss must suit the output size."""
+    sizes = tuple(int(n) for n in sizes)
+    if len(sizes) < 2 or not all(1 <= n <= MAX_UNITS for n in sizes):
+        raise OptionError(f"{problem}: option sizes = {list(sizes)} needs at least 2 layers of 1 to {MAX_UNITS} units")
+    option(problem, "hidden", hidden, HIDDEN)
+    option(problem, "loss", loss, OUTPUT)
     if loss == "ce" and sizes[-1] < 2:
-        raise ValueError("softmax cross-entropy needs at least 2 output units")
+        raise OptionError(f"{problem}: softmax cross-entropy (loss = 'ce') needs at least 2 output units")
+    if loss == "bce" and sizes[-1] != 1:
+        raise OptionError(f"{problem}: binary cross-entropy (loss = 'bce') has one output unit")
     return sizes, hidden, loss
 
 
-def drawn_graph(rng: np.random.Generator, sizes, hidden, loss, batch: int) -> Graph:
-    """A random network for these options (unset ones drawn), built, with its activations checked."""
-    sizes, hidden, loss = choose(rng, sizes, hidden, loss)
+def drawn_graph(rng: np.random.Generator, problem: str, sizes, hidden: str, loss: str, batch: int) -> Graph:
+    """A random network of the chosen structure, built, with its activations checked."""
+    sizes, hidden, loss = choose(problem, sizes, hidden, loss)
+    option(problem, "batch", batch, range(1, 5))
     g = build(draw_network(rng, sizes, hidden, loss, batch))
     check_activations(g)
     return g

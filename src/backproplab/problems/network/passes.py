@@ -1,4 +1,7 @@
-"""Chapters 3–4 — a tiny network traced by hand: the forward pass, and the backward pass with one SGD step."""
+"""Chapters 3–4 — a tiny network traced by hand: the forward pass, and the backward pass with one SGD step.
+
+The assignment chooses the structure (`sizes`, `hidden` activation, `loss`, `batch`); the seed the numbers.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +20,15 @@ def _answers(right: dict[str, object], gradient: bool, follows: dict[str, object
             for k, v in right.items()]
 
 
-def network_forward(rng: np.random.Generator, sizes=None, hidden=None, loss=None, batch: int = 1) -> Variant:
+def network_forward(rng: np.random.Generator, sizes=(2, 2, 1), hidden: str = "relu", loss: str = "mse",
+                    batch: int = 1) -> Variant:
     """Every z, a, ŷ and L of a small network on a batch of `batch` samples."""
-    g = drawn_graph(rng, sizes, hidden, loss, batch)
+    g = drawn_graph(rng, "network_forward", sizes, hidden, loss, batch)
     net = g.net
     right = forward_answers(g)
     style = number_style(list(right.values()), given_numbers(net))
     statement = (describe(net) + "\n\nCompute the forward pass: "
-                 + ", ".join(label(k) for k in right) + ".\n\n" + answer_format(net, style == "decimals"))
+                 + ", ".join(label(k) for k in right) + ".\n\n" + answer_format(net, style == "decimals")).rstrip()
     return Variant(
         problem="network_forward", title="Forward pass of a small network", statement=statement,
         params={"network": net.to_json(), "claims": {"values": claims_json(right)}},
@@ -33,9 +37,10 @@ def network_forward(rng: np.random.Generator, sizes=None, hidden=None, loss=None
     )
 
 
-def network_backward(rng: np.random.Generator, sizes=None, hidden=None, loss=None, batch: int = 2) -> Variant:
+def network_backward(rng: np.random.Generator, sizes=(2, 2, 1), hidden: str = "relu", loss: str = "mse",
+                     batch: int = 2) -> Variant:
     """δ of every layer, ∂L/∂W and ∂L/∂b of every parameter, and the parameters after one SGD step."""
-    g = drawn_graph(rng, sizes, hidden, loss, batch)
+    g = drawn_graph(rng, "network_backward", sizes, hidden, loss, batch)
     net = g.net
     forward = forward_answers(g)
     grads = backward(g.loss)
@@ -47,7 +52,7 @@ def network_backward(rng: np.random.Generator, sizes=None, hidden=None, loss=Non
         "Compute the backward pass: " + ", ".join(label(k) for k in right if "_new" not in k)
         + "; then the parameters after one gradient-descent step $\\theta \\leftarrow \\theta - \\eta\\,"
         "\\partial L/\\partial\\theta$.\n\n" + answer_format(net, style == "decimals")
-    )
+    ).rstrip()
     return Variant(
         problem="network_backward", title="Backpropagation through a small network", statement=statement,
         params={"network": net.to_json(), "claims": {"values": claims_json(forward), "gradients": claims_json(right)}},

@@ -47,14 +47,13 @@ def describe(net: Network) -> str:
 
 
 def answer_format(net: Network, places_needed: bool) -> str:
-    """How to write the answers down."""
-    text = ("Write a vector as a list, e.g. `z1 = [1, -2]`, and a matrix as a list of rows, e.g. "
-            "`dW1 = [[1, 0], [2, -1]]`.")
+    """How to write the answers down, where this network needs more than the notebook's header says."""
+    text = []
     if net.batch > 1:
-        text += " For a quantity with one value per sample (z, a, ŷ, δ), write one row per sample."
+        text.append("For a quantity with one value per sample (z, a, ŷ, δ), write one row per sample.")
     if places_needed:
-        text += f" Give values that are not exact to {PLACES} decimal places."
-    return text
+        text.append(f"Give values that are not exact to {PLACES} decimal places.")
+    return " ".join(text)
 
 
 def forward_steps(g: Graph) -> list[Step]:
