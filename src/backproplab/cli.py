@@ -90,20 +90,24 @@ def list_cmd(as_json: bool) -> None:
 @main.command()
 @click.argument("assignment")
 @click.option("--course", type=click.Path(path_type=Path), required=True, help="Course directory (nbgrader layout).")
-@click.option("--roster", type=click.Path(path_type=Path), required=True, help="CSV with a student_id column.")
+@click.option("--roster", type=click.Path(path_type=Path), required=True,
+              help="CSV with a student_id column (first_name, last_name, email, lms_user_id go into the gradebook).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: all cores).")
 def generate(assignment: str, course: Path, roster: Path, jobs: int | None) -> None:
     """Generate one variant of ASSIGNMENT per student, with answer keys."""
     from .course.generate import generate as run
-    from .course.roster import read_roster
+    from .course.roster import read_roster_students
 
-    students = read_roster(roster)
+    roster_students = read_roster_students(roster)
+    students = [s.student_id for s in roster_students]
     with progress_bar(len(students), "generating") as bar:
         task = bar.add_task("generate", total=len(students))
-        summary = run(assignment, course, students, jobs=jobs, progress=lambda: bar.advance(task))
+        summary = run(assignment, course, students, jobs=jobs, progress=lambda: bar.advance(task),
+                      people={s.student_id: s.person for s in roster_students})
     click.echo(f"generated {summary.assignment} for {summary.students} students in {summary.course}")
     click.echo(f"  source:   source/{summary.assignment}/  (nbgrader generate_assignment has run)")
     click.echo(f"  students: release/{summary.assignment}/<student_id>/{summary.assignment}.ipynb and handout.html")
+    click.echo(f"  generic:  .backproplab/generic/{summary.assignment}/ (nbgrader's unpersonalised notebook: not for students)")
     click.echo(f"  keys:     .backproplab/keys/{summary.assignment}/<student_id>.json and .html (never release these)")
 
 

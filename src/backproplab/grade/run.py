@@ -22,8 +22,9 @@ from typing import Any, Callable
 
 from ..answers import parse_answers
 from ..assignment import Assignment
-from ..course.layout import Layout, generated
+from ..course.layout import Layout, course_secret, generated
 from ..course.roster import STUDENT_ID
+from ..course.variants import notebook_owners
 from ..errors import BackproplabError, ConfigError
 from ..files import digest, write_json_atomic
 from ..key import KeyProblem, UnreadableKey, read_key
@@ -31,7 +32,7 @@ from .copying import CopyIndex
 from .feedback import write_feedback
 from .hand import grade_hand
 from .result import CheckResult, ProblemResult
-from .submission import NotebookError, folder_problem, parse_notebook, read_submission
+from .submission import NotebookError, WrongNotebook, folder_problem, parse_notebook, read_submission, wrong_notebook
 
 class GradeError(BackproplabError):
     """The run cannot start (one line)."""
@@ -49,12 +50,14 @@ class SubmissionResult:
     digest: str = ""  # sha256 of the submitted notebook this result belongs to
     seconds: float = 0.0
     isolation: str = ""  # how this submission's code was confined ("" when no code ran)
+    wrong_notebook: WrongNotebook | None = None  # not the notebook released to the student (an error row)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "student": self.student, "status": self.status, "score": self.score, "max_score": self.max_score,
             "error": self.error, "notes": self.notes, "digest": self.digest, "seconds": round(self.seconds, 4),
             "isolation": self.isolation,
+            "wrong_notebook": self.wrong_notebook.to_json() if self.wrong_notebook else None,
             "problems": [p.to_json() for p in self.problems],
         }
 
@@ -90,7 +93,15 @@ class Grader:
     assignment: Assignment
     layout: Layout
     copies: CopyIndex | None = None
+    owners: dict[str, str] | None = None  # fingerprint -> whose notebook (course.variants.notebook_owners)
     _sandbox: Any = None
+
+    def notebook_owners(self) -> dict[str, str]:
+        """Whose notebook each fingerprint of the assignment is: the roster's and the source's."""
+        if self.owners is None:
+            roster = self.layout.roster.read_text().split() if self.layout.roster.exists() else []
+            self.owners = notebook_owners(course_secret(self.layout.course, create=False), self.assignment, roster)
+        return self.owners
 
     def sandbox(self):
         if self._sandbox is None:
@@ -131,6 +142,9 @@ class Grader:
         except NotebookError as e:
             return self._error(result, str(e), start)
         result.notes = sub.notes
+        result.wrong_notebook = wrong_notebook(sub.raw, student, self.notebook_owners())
+        if result.wrong_notebook is not None:  # graded as the student's own variant only when it is theirs
+            return self._error(result, result.wrong_notebook.message, start)
         with self.task_runner() as runner:  # one sandbox session for all of this submission's code
             for entry in key.problems:
                 source = sub.cells.get(entry.key)
@@ -262,6 +276,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
     from .gradebook import GradebookWriter
 
     grader = Grader(assignment, layout, CopyIndex.build(layout, roster, assignment))
+    grader.notebook_owners()  # once, before the workers fork
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     def committed(data: dict) -> None:
         # No fsync: this file only marks a submission done after its grades are committed

@@ -103,14 +103,29 @@ def problem_cells(index: int, item: Item, mode: Mode) -> list[NotebookNode]:
     return [statement, answer, test]
 
 
-def build_notebook(assignment: Assignment, items: list[Item], mode: Mode) -> NotebookNode:
-    """The whole notebook of one student (or of the source) in `mode`."""
+METADATA = "backproplab"  # the notebook metadata key of what backproplab records in a notebook
+
+
+def build_notebook(assignment: Assignment, items: list[Item], mode: Mode, fingerprint: str | None = None) -> NotebookNode:
+    """The whole notebook of one student (or of the source) in `mode`, carrying `fingerprint`
+    (course.variants.fingerprint: whose variants these are) in metadata.backproplab."""
     header = _cell("markdown", TEMPLATES.get_template("header.md.j2").render(assignment=assignment).strip(),
                    "header", nbgrader_meta("header", locked=True), mode != "source")
     cells = [header]
     for index, item in enumerate(items, start=1):
         cells += problem_cells(index, item, mode)
-    return NotebookNode(nbformat=4, nbformat_minor=5, metadata=nbformat.from_dict(KERNEL), cells=cells)
+    metadata = nbformat.from_dict(KERNEL)
+    if fingerprint is not None:
+        metadata[METADATA] = NotebookNode(fingerprint=fingerprint)
+    return NotebookNode(nbformat=4, nbformat_minor=5, metadata=metadata, cells=cells)
+
+
+def notebook_fingerprint(nb: object) -> str | None:
+    """The fingerprint a (student-controlled, already-loaded) notebook carries, or None."""
+    meta = nb.get("metadata") if isinstance(nb, dict) else None
+    ours = meta.get(METADATA) if isinstance(meta, dict) else None
+    value = ours.get("fingerprint") if isinstance(ours, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _plain(nb: NotebookNode) -> dict:
