@@ -160,6 +160,23 @@ def grade(assignment: str, course: Path, student: str | None, workers: int | Non
 
 @main.command()
 @click.argument("assignment")
+@click.option("--course", type=click.Path(path_type=Path, exists=False), required=True)
+@click.option("--student", default=None, help="Only this student's feedback.")
+def feedback(assignment: str, course: Path, student: str | None) -> None:
+    """Write every graded student's feedback again from the gradebook (after a manual grade in formgrader)."""
+    from .course.layout import generated
+    from .grade.feedback import write_class_feedback
+
+    students = _students(course, assignment, student)
+    a, layout, _ = generated(assignment, course)
+    written = write_class_feedback(layout, a, students)
+    if not written:
+        raise Fail(f"nothing of {a.name} has been graded in {layout.course}: run `backproplab grade` first")
+    click.echo(f"wrote feedback for {len(written)} student(s): feedback/<student_id>/{a.name}/feedback.html")
+
+
+@main.command()
+@click.argument("assignment")
 @click.option("--course", type=click.Path(path_type=Path), required=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="HTML file (default: reports/ASSIGNMENT.html).")
 def report(assignment: str, course: Path, out: Path | None) -> None:

@@ -1,15 +1,86 @@
-"""Recording results in nbgrader's gradebook.db (so `nbgrader export`, formgrader and
-generate_feedback see them): the score of each test cell `pN_test`, and our
-feedback as the auto-comment of each answer cell `pN`."""
+"""nbgrader's gradebook.db, the one store of scores.
+
+Writing (so `nbgrader export`, formgrader and generate_feedback see them): the score
+of each test cell `pN_test`, and our feedback as the auto-comment of each answer
+cell `pN`. Reading (`read_book`): what feedback, the report and the exports show,
+manual scores, extra credit and a grader's comments from formgrader included,
+whichever route (`backproplab grade` or `nbgrader autograde`) graded the submission.
+"""
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..assignment import Assignment
 from ..course.layout import Layout
 from ..course.nbgrader_env import gradebook_url, prepare_nbgrader
+from ..course.roster import Person
+from .result import labelled
+
+
+@dataclass
+class BookSubmission:
+    """One student's graded submission as the gradebook holds it, per problem key."""
+
+    scores: dict[str, float] = field(default_factory=dict)  # manual score if set, else auto, plus extra credit
+    auto: dict[str, float | None] = field(default_factory=dict)  # what the autograder gave
+    by_grader: set[str] = field(default_factory=set)  # problems whose score a grader set or added to
+    comments: dict[str, str] = field(default_factory=dict)  # a grader's manual comment on the answer cell
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.scores.values()), 6)
+
+
+@dataclass
+class Book:
+    """What the gradebook knows of a class for one assignment."""
+
+    people: dict[str, Person] = field(default_factory=dict)
+    submissions: dict[str, BookSubmission] = field(default_factory=dict)  # only those with a score recorded
+
+
+def read_book(layout: Layout, assignment: Assignment) -> Book:
+    """Every student's person and every scored submission of `assignment` in the course's gradebook.
+
+    A submission counts once any of its grades has a score (auto or manual): nbgrader
+    creates the rows at the start of autograde, and a row alone would read as a real zero.
+    """
+    prepare_nbgrader()
+    from nbgrader.api import Gradebook, MissingEntry, Student
+
+    keys = {p.key for p in assignment.problems}
+    book = Book()
+    if not layout.gradebook.exists():
+        return book
+    with Gradebook(gradebook_url(layout.course)) as gb:
+        for who in gb.db.query(Student):
+            book.people[who.id] = Person(who.first_name or "", who.last_name or "", who.email or "",
+                                         who.lms_user_id or "")
+        try:
+            submissions = gb.find_assignment(assignment.name).submissions
+        except MissingEntry:
+            return book
+        for sub in submissions:
+            entry, scored = BookSubmission(), False
+            for nb in sub.notebooks:
+                for grade in nb.grades:
+                    key = grade.name.removesuffix("_test")
+                    if key not in keys:
+                        continue
+                    scored = scored or grade.auto_score is not None or grade.manual_score is not None
+                    entry.scores[key] = entry.scores.get(key, 0.0) + float(grade.score or 0.0)
+                    entry.auto[key] = grade.auto_score
+                    if grade.manual_score is not None or grade.extra_credit:
+                        entry.by_grader.add(key)
+                for comment in nb.comments:
+                    if comment.name in keys and (comment.manual_comment or "").strip():
+                        entry.comments[comment.name] = comment.manual_comment.strip()
+            if scored:
+                book.submissions[sub.student_id] = entry
+    return book
 
 BATCH = 100  # submissions per transaction: each commit is an fsync
 
@@ -104,7 +175,7 @@ def _comment(problem: dict | None, data: dict) -> str:
         return f"Not graded: {data['error']}"
     if problem is None:
         return ""
-    lines = [c["message"] for c in problem["checks"] if c["message"]]
+    lines = [c.get("line") or labelled(c["name"], c["message"]) for c in problem["checks"] if c["message"]]
     if problem.get("error"):
         lines.insert(0, problem["error"])
     return "\n".join(lines)  # copying flags stay with the instructor (results.json, report)

@@ -21,6 +21,20 @@ class CheckResult:
     message: str = ""
     misconception: str | None = None
 
+    @property
+    def line(self) -> str:
+        """What the student reads, labelled by the answer or check it is about."""
+        return labelled(self.name, self.message)
+
+
+def labelled(name: str, message: str) -> str:
+    """`message` labelled by `name` ("gd_step, hidden case 1: correct"); a message that already
+    starts with the answer's name (a hand answer's "`loss` is correct.") is left as it is."""
+    message = message or "no message"
+    if not name or message.startswith(f"`{name}`"):
+        return message
+    return f"{name}: {message}"
+
 
 @dataclass
 class ProblemResult:
@@ -48,4 +62,4 @@ class ProblemResult:
         return {"key": self.key, "points": self.points, "error": self.error, "flags": list(self.flags),
                 "score": self.score,
                 "checks": [{"name": c.name, "score": c.score, "weight": c.weight, "message": c.message,
-                            "misconception": c.misconception} for c in self.checks]}
+                            "line": c.line, "misconception": c.misconception} for c in self.checks]}

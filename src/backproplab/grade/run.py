@@ -6,7 +6,8 @@ student code in their own warm sandbox. The parent is the only writer: it record
 scores in nbgrader's gradebook and then marks the submission done with an atomic
 autograded/<student>/<HW>/results.json. A re-run grades only what has no
 results.json matching the submitted file, so a run killed at any point loses
-nothing and duplicates nothing.
+nothing and duplicates nothing. At the end, every graded student's feedback is
+written from the gradebook (grade/feedback.py), so it shows manual grades too.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..errors import BackproplabError, ConfigError
 from ..files import digest, write_json_atomic
 from ..key import KeyProblem, UnreadableKey, read_key
 from .copying import CopyIndex
-from .feedback import write_feedback
+from .feedback import write_class_feedback
 from .hand import grade_hand
 from .result import CheckResult, ProblemResult
 from .submission import NotebookError, WrongNotebook, folder_problem, parse_notebook, read_submission, wrong_notebook
@@ -201,9 +202,7 @@ def _init_worker(grader: Grader) -> None:
 
 def _grade_one(student: str) -> dict:
     assert _GRADER is not None
-    result = _GRADER.grade(student)
-    write_feedback(_GRADER.layout, _GRADER.assignment, result)
-    return result.to_json()
+    return _GRADER.grade(student).to_json()
 
 
 def find_submissions(layout: Layout, roster: list[str]) -> tuple[list[str], list[tuple[str, str]], list[str]]:
@@ -308,6 +307,9 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
         for data in results:
             book.record(data)
             record(data)
+    # Every graded student's feedback, written again from the gradebook: a manual score or a
+    # comment entered in formgrader since the last run shows there now (unchanged pages are kept).
+    write_class_feedback(layout, assignment, students if students is not None else roster)
     summary.seconds = time.perf_counter() - start
     write_json_atomic(layout.run_log, {"errors": summary.errors, "missing": summary.missing,
                                         "graded": summary.graded, "resumed": summary.resumed,
