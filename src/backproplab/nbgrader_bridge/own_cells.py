@@ -13,7 +13,9 @@ the autograded notebook, and formgrader, would show the source's numbers).
 the notebook released to *this* student (release/HW/<student>/HW.ipynb, or rendered
 again from the course secret if that file is gone): an untouched cell passes
 quietly; a changed one still gets nbgrader's warning and is restored to the
-student's own released text. The sandbox grader does not run the test cells, so the
+student's own released text. A notebook whose fingerprint says it is not the student's
+(a classmate's, the generic one) gets one warning naming whose it is instead of one
+per cell; SandboxGrade then gives it its error row. The sandbox grader does not run the test cells, so the
 hidden-tests region is not needed in them.
 """
 
@@ -70,11 +72,19 @@ class RestoreOwnCells(OverwriteCells):
     """OverwriteCells against the student's own released cells (see the module docstring)."""
 
     def preprocess(self, nb, resources):
+        from ..course.variants import notebook_owners
+        from ..grade.submission import wrong_notebook
+
         info = resources["nbgrader"]
         root = Path(self.config.CourseDirectory.get("root", ".")).resolve()
-        name = info["assignment"]
-        self.own = own_cells(Layout(root, name), load(name), info["student"])
+        layout, assignment, student = Layout(root, info["assignment"]), load(info["assignment"]), info["student"]
+        self.own = own_cells(layout, assignment, student)
         self.expected: OwnCell | None = None
+        roster = layout.roster.read_text().split() if layout.roster.exists() else []
+        owners = notebook_owners(course_secret(root, create=False), assignment, roster) if self.own else {}
+        self.wrong = wrong_notebook(nb, student, owners) if self.own else None
+        if self.wrong is not None:
+            self.log.warning("%s: %s", student, self.wrong.message)
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
@@ -92,7 +102,7 @@ class RestoreOwnCells(OverwriteCells):
 
     def report_change(self, name, attr, old, new):
         if attr == "checksum" and self.expected is not None:
-            if new == self.expected.checksum:
-                return  # the cell as released to this student: nothing was changed
+            if new == self.expected.checksum or self.wrong is not None:
+                return  # the cell as released to this student; or not their notebook at all (said once)
             old = self.expected.checksum
         super().report_change(name, attr, old, new)
