@@ -63,3 +63,22 @@ def test_autograde_is_quiet_keeps_own_tests_and_warns_on_tampering(tmp_path):
     (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n")
     stock = autograde(course, "--student", "alice")
     assert sorted(m.group(1) for m in WARNING.finditer(stock)) == sorted(own["alice"])
+
+
+@pytest.mark.slow
+def test_stock_in_kernel_grading_refuses_a_classmates_notebook(tmp_path):
+    """Without the plugin (hidden tests in the kernel), a notebook released to another student
+    scores 0 with the same clear reason, instead of being graded against the wrong key."""
+    course, layout = solved_course(tmp_path, HW, ["alice", "bob"], solved=["alice"])
+    layout.submission_dir("bob").mkdir(parents=True)
+    (layout.submission_dir("bob") / layout.notebook_name).write_bytes(
+        (layout.submission_dir("alice") / layout.notebook_name).read_bytes())
+    (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n")
+    autograde(course)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        totals = {s: gb.find_submission(HW, s).score for s in ("alice", "bob")}
+    assert totals == {"alice": json.loads(layout.key_json("alice").read_text())["points"], "bob": 0}
+    graded = (layout.autograded_dir("bob") / layout.notebook_name).read_text()
+    assert "Not graded: this is the notebook released to alice, not the one released to bob" in graded

@@ -40,12 +40,14 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from pathlib import Path
 
 from nbgrader.exchange.default import (ExchangeFetchAssignment, ExchangeList, ExchangeReleaseAssignment,
                                        ExchangeReleaseFeedback, ExchangeSubmit)
 from nbgrader.utils import get_username, ignore_patterns, notebook_hash
 from traitlets import Enum, Unicode
 
+from ..course.layout import Layout
 from ..course.roster import RosterError, check_student_id
 
 OUTBOUND_MODE = 0o711  # the instructor writes; everyone may pass through, nobody else may list
@@ -90,14 +92,23 @@ class ReleaseAssignment(ExchangeReleaseAssignment):
         if stray:  # a generic notebook or a stray file would otherwise never reach anyone: say so
             self.log.warning("Not released (release/%s/ should hold only the students' folders): %s",
                              self.coursedir.assignment_id, ", ".join(stray))
+        roster_file = Layout(Path(self.coursedir.root), self.coursedir.assignment_id).roster
+        roster = set(roster_file.read_text().split()) if roster_file.exists() else None
         self.students = []
         for name in sorted(os.listdir(self.src_path)):
             path = os.path.join(self.src_path, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                try:
-                    self.students.append(check_student_id(name))
-                except RosterError:
-                    self.log.warning("Not released: %s is not a student id", name)
+            if not os.path.isdir(path) or os.path.islink(path):
+                continue
+            try:
+                check_student_id(name)
+            except RosterError:
+                self.log.warning("Not released: %s is not a student id", name)
+                continue
+            if roster is not None and name not in roster:
+                self.log.warning("Not released: %s is not on the roster %s was last generated for", name,
+                                 self.coursedir.assignment_id)
+                continue
+            self.students.append(name)
         if not self.students:
             self.fail(f"No student folders in {self.src_path}: run `backproplab generate` first")
 
