@@ -99,3 +99,25 @@ def test_solve_writes_the_students_fingerprint(hw1_course, tmp_path):
 @pytest.mark.parametrize("meta", [None, {}, {"backproplab": "x"}, {"backproplab": {"fingerprint": 7}}])
 def test_a_malformed_fingerprint_reads_as_none(meta):
     assert notebook_fingerprint({"metadata": meta} if meta is not None else {}) is None
+
+
+def test_own_cells_come_from_the_release_or_the_secret(hw1_course, tmp_path):
+    """RestoreOwnCells' reference: the student's released cells, rendered again from the course
+    secret when release/HW/<student>/ is gone, checksummed as nbgrader checksums."""
+    import nbformat
+    from nbgrader.utils import compute_checksum
+
+    from backproplab.nbgrader_bridge.own_cells import own_cells
+
+    course = tmp_path / "course"
+    shutil.copytree(hw1_course, course)
+    layout, assignment = Layout(course, HW), load(HW)
+    released = own_cells(layout, assignment, "bob")
+    nb = nbformat.read(layout.released_notebook("bob"), as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid:
+            assert released[gid].checksum == compute_checksum(cell) and released[gid].source == cell.source
+    shutil.rmtree(layout.release_dir("bob"))
+    assert own_cells(layout, assignment, "bob") == released
+    assert own_cells(layout, assignment, "stranger") == {}

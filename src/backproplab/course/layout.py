@@ -81,6 +81,10 @@ class Layout:
     def roster(self) -> Path:
         return self.key_dir / "roster.txt"
 
+    def roster_ids(self) -> list[str]:
+        """The students the assignment was last generated for ([] before `generate`)."""
+        return self.roster.read_text().split() if self.roster.exists() else []
+
     @property
     def submitted_dir(self) -> Path:
         return self.course / "submitted"

@@ -11,7 +11,7 @@ from ..problems.qa import make_variant
 from ..problems.seeds import variant_seed
 from ..render.items import Item
 from ..render.plots import render_png
-from .layout import SOURCE_STUDENT
+from .layout import SOURCE_STUDENT, Layout, course_secret
 
 FINGERPRINT_VERSION = 1
 
@@ -44,3 +44,8 @@ def notebook_owners(secret: bytes, assignment: Assignment, students: list[str]) 
     """fingerprint -> the student whose notebook carries it, for `students` and the source
     notebook (layout.SOURCE_STUDENT, whose fingerprint nbgrader's generic release carries)."""
     return {fingerprint(secret, assignment, s): s for s in [SOURCE_STUDENT, *students]}
+
+
+def course_notebook_owners(layout: Layout, assignment: Assignment) -> dict[str, str]:
+    """notebook_owners for the course's secret and the roster the assignment was generated for."""
+    return notebook_owners(course_secret(layout.course, create=False), assignment, layout.roster_ids())

@@ -23,9 +23,9 @@ from typing import Any, Callable
 
 from ..answers import parse_answers
 from ..assignment import Assignment
-from ..course.layout import Layout, course_secret, generated
+from ..course.layout import Layout, generated
 from ..course.roster import STUDENT_ID
-from ..course.variants import notebook_owners
+from ..course.variants import course_notebook_owners
 from ..errors import BackproplabError, ConfigError
 from ..files import digest, write_json_atomic
 from ..key import KeyProblem, UnreadableKey, read_key
@@ -100,8 +100,7 @@ class Grader:
     def notebook_owners(self) -> dict[str, str]:
         """Whose notebook each fingerprint of the assignment is: the roster's and the source's."""
         if self.owners is None:
-            roster = self.layout.roster.read_text().split() if self.layout.roster.exists() else []
-            self.owners = notebook_owners(course_secret(self.layout.course, create=False), self.assignment, roster)
+            self.owners = course_notebook_owners(self.layout, self.assignment)
         return self.owners
 
     def sandbox(self):

@@ -92,8 +92,7 @@ class ReleaseAssignment(ExchangeReleaseAssignment):
         if stray:  # a generic notebook or a stray file would otherwise never reach anyone: say so
             self.log.warning("Not released (release/%s/ should hold only the students' folders): %s",
                              self.coursedir.assignment_id, ", ".join(stray))
-        roster_file = Layout(Path(self.coursedir.root), self.coursedir.assignment_id).roster
-        roster = set(roster_file.read_text().split()) if roster_file.exists() else None
+        roster = set(Layout(Path(self.coursedir.root), self.coursedir.assignment_id).roster_ids()) or None
         self.students = []
         for name in sorted(os.listdir(self.src_path)):
             path = os.path.join(self.src_path, name)

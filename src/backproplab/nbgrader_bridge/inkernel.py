@@ -65,8 +65,7 @@ def _wrong_notebook(course: Path, student: str, name: str) -> str | None:
     import json
 
     from ..assignment import load
-    from ..course.layout import course_secret
-    from ..course.variants import notebook_owners
+    from ..course.variants import course_notebook_owners
     from ..grade.submission import wrong_notebook
 
     path = _notebook_path(Path(os.getcwd()), name)
@@ -76,9 +75,7 @@ def _wrong_notebook(course: Path, student: str, name: str) -> str | None:
         nb = None
     if not isinstance(nb, dict):
         return None  # nothing to check against: grade as the folder's student
-    layout = Layout(course, name)
-    roster = layout.roster.read_text().split() if layout.roster.exists() else []
-    found = wrong_notebook(nb, student, notebook_owners(course_secret(course, create=False), load(name), roster))
+    found = wrong_notebook(nb, student, course_notebook_owners(Layout(course, name), load(name)))
     return found.message if found else None
 
 

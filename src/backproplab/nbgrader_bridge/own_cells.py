@@ -72,7 +72,7 @@ class RestoreOwnCells(OverwriteCells):
     """OverwriteCells against the student's own released cells (see the module docstring)."""
 
     def preprocess(self, nb, resources):
-        from ..course.variants import notebook_owners
+        from ..course.variants import course_notebook_owners
         from ..grade.submission import wrong_notebook
 
         info = resources["nbgrader"]
@@ -80,9 +80,7 @@ class RestoreOwnCells(OverwriteCells):
         layout, assignment, student = Layout(root, info["assignment"]), load(info["assignment"]), info["student"]
         self.own = own_cells(layout, assignment, student)
         self.expected: OwnCell | None = None
-        roster = layout.roster.read_text().split() if layout.roster.exists() else []
-        owners = notebook_owners(course_secret(root, create=False), assignment, roster) if self.own else {}
-        self.wrong = wrong_notebook(nb, student, owners) if self.own else None
+        self.wrong = wrong_notebook(nb, student, course_notebook_owners(layout, assignment)) if self.own else None
         if self.wrong is not None:
             self.log.warning("%s: %s", student, self.wrong.message)
         return super().preprocess(nb, resources)
