@@ -10,10 +10,10 @@ import pytest
 
 from backproplab.assignment import load
 from backproplab.course.layout import SOURCE_STUDENT, Layout, course_secret
-from backproplab.course.variants import fingerprint, notebook_owners
+from backproplab.course.fingerprint import fingerprint, notebook_owners
 from backproplab.grade.run import grade_assignment
 from backproplab.grade.submission import wrong_notebook
-from backproplab.render.notebook import notebook_fingerprint
+from backproplab.cell_meta import notebook_fingerprint
 from backproplab.report.data import load_class
 
 HW = "hw1-gradient-descent"

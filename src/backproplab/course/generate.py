@@ -26,7 +26,8 @@ from ..render.notebook import build_notebook, dumps, validate
 from .layout import PRIVATE, SOURCE_STUDENT, Layout, course_secret
 from .nbgrader_env import gradebook_url, prepare_nbgrader
 from .roster import Person
-from .variants import fingerprint, student_items
+from .fingerprint import fingerprint
+from .variants import student_items
 
 
 class CourseError(ConfigError):

@@ -7,7 +7,8 @@ from pathlib import Path
 from ..assignment import load
 from ..render.notebook import build_notebook, dumps
 from .layout import course_secret
-from .variants import fingerprint, student_items
+from .fingerprint import fingerprint
+from .variants import student_items
 
 
 def solve(name: str, course: Path, student: str, out: Path) -> Path:

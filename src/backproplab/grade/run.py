@@ -25,7 +25,7 @@ from ..answers import parse_answers
 from ..assignment import Assignment
 from ..course.layout import Layout, generated
 from ..course.roster import STUDENT_ID
-from ..course.variants import course_notebook_owners
+from ..course.fingerprint import course_notebook_owners
 from ..errors import BackproplabError, ConfigError
 from ..files import digest, write_json_atomic
 from ..key import KeyProblem, UnreadableKey, read_key

@@ -19,10 +19,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cell_meta import checksum
+from ..cell_meta import checksum, notebook_fingerprint
 from ..course.layout import SOURCE_STUDENT
 from ..errors import SubmissionError
-from ..render.notebook import notebook_fingerprint
 
 MAX_BYTES = 5_000_000
 NOTEBOOK_SUFFIX = ".ipynb"

@@ -65,7 +65,7 @@ def _wrong_notebook(course: Path, student: str, name: str) -> str | None:
     import json
 
     from ..assignment import load
-    from ..course.variants import course_notebook_owners
+    from ..course.fingerprint import course_notebook_owners
     from ..grade.submission import wrong_notebook
 
     path = _notebook_path(Path(os.getcwd()), name)

@@ -60,7 +60,8 @@ def own_cells(layout: Layout, assignment: Assignment, student: str) -> dict[str,
             pass  # rendered again below
     if not layout.key_json(student).exists():
         return {}
-    from ..course.variants import fingerprint, student_items
+    from ..course.fingerprint import fingerprint
+    from ..course.variants import student_items
     from ..render.notebook import build_notebook
 
     secret = course_secret(layout.course, create=False)
@@ -72,7 +73,7 @@ class RestoreOwnCells(OverwriteCells):
     """OverwriteCells against the student's own released cells (see the module docstring)."""
 
     def preprocess(self, nb, resources):
-        from ..course.variants import course_notebook_owners
+        from ..course.fingerprint import course_notebook_owners
         from ..grade.submission import wrong_notebook
 
         info = resources["nbgrader"]

@@ -23,7 +23,7 @@ import orjson
 from nbformat import NotebookNode
 
 from ..assignment import Assignment
-from ..cell_meta import checksum, nbgrader_meta
+from ..cell_meta import METADATA, checksum, nbgrader_meta
 from ..problems.exact import py
 from .items import Item
 from .jinja import TEMPLATES
@@ -103,9 +103,6 @@ def problem_cells(index: int, item: Item, mode: Mode) -> list[NotebookNode]:
     return [statement, answer, test]
 
 
-METADATA = "backproplab"  # the notebook metadata key of what backproplab records in a notebook
-
-
 def build_notebook(assignment: Assignment, items: list[Item], mode: Mode, fingerprint: str | None = None) -> NotebookNode:
     """The whole notebook of one student (or of the source) in `mode`, carrying `fingerprint`
     (course.variants.fingerprint: whose variants these are) in metadata.backproplab."""
@@ -118,14 +115,6 @@ def build_notebook(assignment: Assignment, items: list[Item], mode: Mode, finger
     if fingerprint is not None:
         metadata[METADATA] = NotebookNode(fingerprint=fingerprint)
     return NotebookNode(nbformat=4, nbformat_minor=5, metadata=metadata, cells=cells)
-
-
-def notebook_fingerprint(nb: object) -> str | None:
-    """The fingerprint a (student-controlled, already-loaded) notebook carries, or None."""
-    meta = nb.get("metadata") if isinstance(nb, dict) else None
-    ours = meta.get(METADATA) if isinstance(meta, dict) else None
-    value = ours.get("fingerprint") if isinstance(ours, dict) else None
-    return value if isinstance(value, str) else None
 
 
 def _plain(nb: NotebookNode) -> dict:
