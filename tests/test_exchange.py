@@ -62,6 +62,22 @@ sys.argv = ["nbgrader", *sys.argv[2:]]
 sys.exit(app.main())
 """
 
+# What the Assignments tab of a student's JupyterLab asks (nbgrader's assignment_list handler), as JSON.
+LIST = """
+import json, sys
+from traitlets.config import Config
+from nbgrader.auth import Authenticator
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.exchange import ExchangeFactory
+from backproplab.notebook_api import configure_exchange
+config = Config()
+config.CourseDirectory.course_id, config.Exchange.root = sys.argv[1], sys.argv[2]
+configure_exchange(config)
+lister = ExchangeFactory(config=config).List(coursedir=CourseDirectory(config=config),
+                                              authenticator=Authenticator(config=config), config=config)
+print(json.dumps(lister.start()))
+"""
+
 
 class Students:
     """The students' identities: Unix users when the machine allows, else --student."""
@@ -218,6 +234,16 @@ def _run_course(base: Path, people: Students) -> None:
                 assert people.can_read(me, outbound / ids[other] / f"{HW}.ipynb") == (other == name), (me, other)
     else:
         assert published == sorted(ids.values())
+
+    # ---- the Assignments tab shows a student their own notebook before they fetch it
+    if people.as_users:
+        shown = subprocess.run([sys.executable, "-c", AS_USER.replace("sys.exit(app.main())", LIST), alice,
+                                COURSE_ID, str(exchange)], cwd=people.home(alice), env=people.env(alice),
+                               capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0, shown.stderr[-2000:]
+        (listed,) = json.loads(shown.stdout.strip().splitlines()[-1])
+        assert listed["status"] == "released" and listed["path"] == str(outbound / alice)
+        assert [nb["notebook_id"] for nb in listed["notebooks"]] == [HW]
 
     # ---- fetch: exactly one's own notebook and handout
     generic = course / ".backproplab" / "generic" / HW / f"{HW}.ipynb"
