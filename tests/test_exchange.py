@@ -193,13 +193,13 @@ def base():
 @pytest.mark.slow
 def test_a_course_on_the_real_exchange(base, capsys):
     people = Students(base)
-    people.create()
-    mode = ("as the students' Unix users" if people.as_users
-            else "with --student identities only (no Unix users can be made here)")
     try:
+        people.create()
+        mode = ("as the students' Unix users" if people.as_users
+                else "with --student identities only (no Unix users can be made here)")
         _run_course(base, people)
     finally:
-        people.remove()
+        people.remove()  # the accounts are the machine's: never leave them behind
     with capsys.disabled():
         print(f"\nexchange test: the students' nbgrader commands ran {mode}")
 
