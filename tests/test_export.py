@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from backproplab.cli import main
 from backproplab.export.formats import ExportError, export
-from graded_course import COPIER, ERRORED, HW, MISSING_STUDENT, gradebook_scores, graded_course, results_json
+from graded_course import (COPIER, ERRORED, HW, MISSING_STUDENT, gradebook_scores, graded_course, results_json,
+                           ungraded_copy)
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +151,7 @@ def test_bad_input_is_one_line(course, tmp_path):
         export(HW, course.root, "xlsx")  # type: ignore[arg-type]
     with pytest.raises(ExportError, match="has not been generated"):
         export(HW, tmp_path / "empty", "canvas")
-    ungraded = tmp_path / "ungraded"
-    shutil.copytree(course.root, ungraded, ignore=shutil.ignore_patterns("autograded"))
+    ungraded = ungraded_copy(course.root, tmp_path / "ungraded")
     with pytest.raises(ExportError, match="nothing .* graded"):
         export(HW, ungraded, "gradescope")
     result = CliRunner().invoke(main, ["export", "no-such-hw", "--course", str(course.root)])

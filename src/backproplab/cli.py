@@ -90,20 +90,24 @@ def list_cmd(as_json: bool) -> None:
 @main.command()
 @click.argument("assignment")
 @click.option("--course", type=click.Path(path_type=Path), required=True, help="Course directory (nbgrader layout).")
-@click.option("--roster", type=click.Path(path_type=Path), required=True, help="CSV with a student_id column.")
+@click.option("--roster", type=click.Path(path_type=Path), required=True,
+              help="CSV with a student_id column (first_name, last_name, email, lms_user_id go into the gradebook).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: all cores).")
 def generate(assignment: str, course: Path, roster: Path, jobs: int | None) -> None:
     """Generate one variant of ASSIGNMENT per student, with answer keys."""
     from .course.generate import generate as run
-    from .course.roster import read_roster
+    from .course.roster import read_roster_students
 
-    students = read_roster(roster)
+    roster_students = read_roster_students(roster)
+    students = [s.student_id for s in roster_students]
     with progress_bar(len(students), "generating") as bar:
         task = bar.add_task("generate", total=len(students))
-        summary = run(assignment, course, students, jobs=jobs, progress=lambda: bar.advance(task))
+        summary = run(assignment, course, students, jobs=jobs, progress=lambda: bar.advance(task),
+                      people={s.student_id: s.person for s in roster_students})
     click.echo(f"generated {summary.assignment} for {summary.students} students in {summary.course}")
     click.echo(f"  source:   source/{summary.assignment}/  (nbgrader generate_assignment has run)")
     click.echo(f"  students: release/{summary.assignment}/<student_id>/{summary.assignment}.ipynb and handout.html")
+    click.echo(f"  generic:  .backproplab/generic/{summary.assignment}/ (nbgrader's unpersonalised notebook: not for students)")
     click.echo(f"  keys:     .backproplab/keys/{summary.assignment}/<student_id>.json and .html (never release these)")
 
 
@@ -152,6 +156,23 @@ def grade(assignment: str, course: Path, student: str | None, workers: int | Non
                                    progress=lambda total: bar.update(task, total=total, advance=1))
     click.echo(summary.describe())
     sys.exit(1 if summary.errors else 0)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--course", type=click.Path(path_type=Path, exists=False), required=True)
+@click.option("--student", default=None, help="Only this student's feedback.")
+def feedback(assignment: str, course: Path, student: str | None) -> None:
+    """Write every graded student's feedback again from the gradebook (after a manual grade in formgrader)."""
+    from .course.layout import generated
+    from .grade.feedback import write_class_feedback
+
+    students = _students(course, assignment, student)
+    a, layout, _ = generated(assignment, course)
+    written = write_class_feedback(layout, a, students)
+    if not written:
+        raise Fail(f"nothing of {a.name} has been graded in {layout.course}: run `backproplab grade` first")
+    click.echo(f"wrote feedback for {len(written)} student(s): feedback/<student_id>/{a.name}/feedback.html")
 
 
 @main.command()

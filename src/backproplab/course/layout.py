@@ -2,8 +2,7 @@
 
     nbgrader_config.py, gradebook.db          nbgrader's
     source/HW/HW.ipynb                        instructor notebook (nbgrader source)
-    release/HW/HW.ipynb                       nbgrader's generic release
-    release/HW/<student>/HW.ipynb             each student's own notebook
+    release/HW/<student>/HW.ipynb             each student's own notebook (nothing else in release/HW/)
     release/HW/<student>/handout.html         ... and handout
     submitted/<student>/HW/HW.ipynb           what students hand in
     autograded/<student>/HW/                  graded copies + results.json
@@ -11,6 +10,7 @@
     .backproplab/secret                       course secret (never released)
     .backproplab/keys/HW/<student>.json|html  answer keys (never released)
     .backproplab/keys/HW/roster.txt           the roster HW was generated for
+    .backproplab/generic/HW/HW.ipynb          nbgrader's generic (unpersonalised) release, for the instructor only
     .backproplab/grade/HW.json                last grade run: error rows, missing students
 
 Every path of a course is a property or method here; nothing else joins them by hand.
@@ -46,11 +46,26 @@ class Layout:
     def source_notebook(self) -> Path:
         return self.course / "source" / self.assignment / self.notebook_name
 
+    @property
+    def release_root(self) -> Path:
+        """release/HW/: one folder per student, what the exchange publishes (each to its student only)."""
+        return self.course / "release" / self.assignment
+
     def release_dir(self, student: str) -> Path:
-        return self.course / "release" / self.assignment / student
+        return self.release_root / student
 
     def released_notebook(self, student: str) -> Path:
         return self.release_dir(student) / self.notebook_name
+
+    @property
+    def generic_dir(self) -> Path:
+        """Where nbgrader's generic release of the source notebook is kept: not in release/, where
+        an upload to an LMS or the exchange would hand it to students."""
+        return self.course / PRIVATE / "generic" / self.assignment
+
+    @property
+    def generic_notebook(self) -> Path:
+        return self.generic_dir / self.notebook_name
 
     @property
     def key_dir(self) -> Path:
@@ -65,6 +80,10 @@ class Layout:
     @property
     def roster(self) -> Path:
         return self.key_dir / "roster.txt"
+
+    def roster_ids(self) -> list[str]:
+        """The students the assignment was last generated for ([] before `generate`)."""
+        return self.roster.read_text().split() if self.roster.exists() else []
 
     @property
     def submitted_dir(self) -> Path:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from ..errors import BackproplabError
 from ..files import write_if_changed
+from ..grade.result import labelled
 from ..report.data import ERROR, GRADED, STALE, ClassGrades, GradesError, StudentGrades, load_class
 
 Format = Literal["csv", "canvas", "gradescope"]
@@ -79,7 +80,8 @@ def gradescope_results(grades: ClassGrades, s: StudentGrades) -> dict[str, Any]:
     tests = []
     for spec in grades.assignment.problems:
         p = s.problem(spec.key) or {}
-        lines = ([p["error"]] if p.get("error") else []) + [c["message"] for c in p.get("checks", []) if c.get("message")]
+        lines = ([p["error"]] if p.get("error") else []) + [c.get("line") or labelled(c["name"], c["message"])
+                                                           for c in p.get("checks", []) if c.get("message")]
         if s.status == ERROR:
             lines = [f"Not graded: {s.error}"]
         score = s.scores.get(spec.key, 0.0)

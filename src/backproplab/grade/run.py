@@ -6,7 +6,8 @@ student code in their own warm sandbox. The parent is the only writer: it record
 scores in nbgrader's gradebook and then marks the submission done with an atomic
 autograded/<student>/<HW>/results.json. A re-run grades only what has no
 results.json matching the submitted file, so a run killed at any point loses
-nothing and duplicates nothing.
+nothing and duplicates nothing. At the end, every graded student's feedback is
+written from the gradebook (grade/feedback.py), so it shows manual grades too.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from ..answers import parse_answers
 from ..assignment import Assignment
 from ..course.layout import Layout, generated
 from ..course.roster import STUDENT_ID
+from ..course.fingerprint import course_notebook_owners
 from ..errors import BackproplabError, ConfigError
 from ..files import digest, write_json_atomic
 from ..key import KeyProblem, UnreadableKey, read_key
 from .copying import CopyIndex
-from .feedback import write_feedback
+from .feedback import write_class_feedback
 from .hand import grade_hand
 from .result import CheckResult, ProblemResult
-from .submission import NotebookError, folder_problem, parse_notebook, read_submission
+from .submission import NotebookError, WrongNotebook, folder_problem, parse_notebook, read_submission, wrong_notebook
 
 class GradeError(BackproplabError):
     """The run cannot start (one line)."""
@@ -49,12 +51,14 @@ class SubmissionResult:
     digest: str = ""  # sha256 of the submitted notebook this result belongs to
     seconds: float = 0.0
     isolation: str = ""  # how this submission's code was confined ("" when no code ran)
+    wrong_notebook: WrongNotebook | None = None  # not the notebook released to the student (an error row)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "student": self.student, "status": self.status, "score": self.score, "max_score": self.max_score,
             "error": self.error, "notes": self.notes, "digest": self.digest, "seconds": round(self.seconds, 4),
             "isolation": self.isolation,
+            "wrong_notebook": self.wrong_notebook.to_json() if self.wrong_notebook else None,
             "problems": [p.to_json() for p in self.problems],
         }
 
@@ -90,7 +94,14 @@ class Grader:
     assignment: Assignment
     layout: Layout
     copies: CopyIndex | None = None
+    owners: dict[str, str] | None = None  # fingerprint -> whose notebook (course.variants.notebook_owners)
     _sandbox: Any = None
+
+    def notebook_owners(self) -> dict[str, str]:
+        """Whose notebook each fingerprint of the assignment is: the roster's and the source's."""
+        if self.owners is None:
+            self.owners = course_notebook_owners(self.layout, self.assignment)
+        return self.owners
 
     def sandbox(self):
         if self._sandbox is None:
@@ -131,6 +142,9 @@ class Grader:
         except NotebookError as e:
             return self._error(result, str(e), start)
         result.notes = sub.notes
+        result.wrong_notebook = wrong_notebook(sub.raw, student, self.notebook_owners())
+        if result.wrong_notebook is not None:  # graded as the student's own variant only when it is theirs
+            return self._error(result, result.wrong_notebook.message, start)
         with self.task_runner() as runner:  # one sandbox session for all of this submission's code
             for entry in key.problems:
                 source = sub.cells.get(entry.key)
@@ -187,9 +201,7 @@ def _init_worker(grader: Grader) -> None:
 
 def _grade_one(student: str) -> dict:
     assert _GRADER is not None
-    result = _GRADER.grade(student)
-    write_feedback(_GRADER.layout, _GRADER.assignment, result)
-    return result.to_json()
+    return _GRADER.grade(student).to_json()
 
 
 def find_submissions(layout: Layout, roster: list[str]) -> tuple[list[str], list[tuple[str, str]], list[str]]:
@@ -262,6 +274,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
     from .gradebook import GradebookWriter
 
     grader = Grader(assignment, layout, CopyIndex.build(layout, roster, assignment))
+    grader.notebook_owners()  # once, before the workers fork
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     def committed(data: dict) -> None:
         # No fsync: this file only marks a submission done after its grades are committed
@@ -293,6 +306,9 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
         for data in results:
             book.record(data)
             record(data)
+    # Every graded student's feedback, written again from the gradebook: a manual score or a
+    # comment entered in formgrader since the last run shows there now (unchanged pages are kept).
+    write_class_feedback(layout, assignment, students if students is not None else roster)
     summary.seconds = time.perf_counter() - start
     write_json_atomic(layout.run_log, {"errors": summary.errors, "missing": summary.missing,
                                         "graded": summary.graded, "resumed": summary.resumed,

@@ -6,7 +6,9 @@ notebook in a kernel that also holds the hidden tests (where a student can patch
 numpy or read the tests), it grades the notebook like `backproplab grade` does —
 hand answers parsed, never run; code in the sandbox — and writes each problem's
 score into its test cell as a numeric result, which nbgrader's SaveAutoGrades
-stores as partial credit, with our feedback as the cell's text output.
+stores as partial credit, with our feedback as the cell's text output. It also
+puts RestoreOwnCells (own_cells.py) where OverwriteCells was, RecordResults
+(record.py) after SaveAutoGrades, and the per-student exchange (exchange.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from traitlets import Unicode
 
 from ..assignment import load
 from ..course.layout import Layout
+from .record import RESULT
 
 
 class SandboxGrade(NbGraderPreprocessor):
@@ -39,13 +42,14 @@ class SandboxGrade(NbGraderPreprocessor):
             result = grader.grade(student, json.loads(nbformat.writes(nb)))
         finally:
             grader.close()
+        resources[RESULT] = result.to_json()  # for RecordResults, once SaveAutoGrades has stored the scores
         by_key = {p.key: p for p in result.problems}
         for cell in nb.cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
             if cell.cell_type != "code" or not gid.endswith("_test"):
                 continue
             problem = by_key.get(gid[: -len("_test")])
-            text = result.error or ("\n".join(c.message for c in problem.checks) if problem else "not graded")
+            text = result.error or ("\n".join(c.line for c in problem.checks) if problem else "not graded")
             score = problem.score if problem else 0.0
             cell.outputs = [
                 nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
@@ -68,13 +72,19 @@ class KeepLastDuplicate(DeduplicateIds):
 
 
 def configure(c) -> None:
-    """Swap nbgrader's in-kernel Execute for SandboxGrade in Autograde, and its DeduplicateIds for
-    KeepLastDuplicate (from nbgrader_config.py)."""
+    """From nbgrader_config.py: in Autograde, swap nbgrader's in-kernel Execute for SandboxGrade,
+    its DeduplicateIds for KeepLastDuplicate and its OverwriteCells for RestoreOwnCells, and
+    record the results after SaveAutoGrades; make the exchange per-student."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, LimitOutput,
-                                        OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+                                        OverwriteKernelspec, SaveAutoGrades)
 
-    c.Autograde.sanitize_preprocessors = [ClearOutput, KeepLastDuplicate, OverwriteKernelspec, OverwriteCells,
+    from .exchange import configure_exchange
+    from .own_cells import RestoreOwnCells
+    from .record import RecordResults
+
+    c.Autograde.sanitize_preprocessors = [ClearOutput, KeepLastDuplicate, OverwriteKernelspec, RestoreOwnCells,
                                           CheckCellMetadata]
     c.Autograde.autograde_preprocessors = [SandboxGrade, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                                           AssignLatePenalties, CheckCellMetadata]
+                                           AssignLatePenalties, RecordResults, CheckCellMetadata]
+    configure_exchange(c)
