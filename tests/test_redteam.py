@@ -9,8 +9,10 @@ its first line:
   error-or-rejected either of the two
   no-leak           the attack reports what it found: nothing secret may be in it
 
-After every attack no process of the unprivileged uid is left, and the next
-session of the same Sandbox still grades a correct solution correctly.
+After every attack no process of the unprivileged uid is left, no System V IPC
+object or kernel key of it either, and the next session of the same Sandbox
+still grades a correct solution correctly. Every error message is one line that
+can be written anywhere (no lone surrogate, no control character).
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import hashlib
 import re
 import secrets
 import shutil
+import site
 import socket
+import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -51,7 +56,7 @@ def grader_check(value, y_pred, y) -> bool:
     # data from the wire codec, so type() can be trusted here.
     if type(value) is np.ndarray and value.shape == () and value.dtype.kind == "f":
         value = value.item()
-    if type(value) not in (int, float) or not np.isfinite(value):
+    if type(value) not in (int, float) or abs(value) > 1e300 or not np.isfinite(value):
         return False
     got = value
     want = sum((a - b) ** 2 for a, b in zip(y_pred.tolist(), y.tolist())) / len(y)
@@ -98,8 +103,28 @@ def listener():
     srv.close()
 
 
+# The grader's own site-packages and dist-packages (named to the attacks that try them).
+HOST_SITES = sorted({*site.getsitepackages(), sysconfig.get_paths()["purelib"], str(Path(sys.base_prefix) / "lib"),
+                     *map(str, Path("/usr/lib").glob("python3*/dist-packages")),
+                     *map(str, Path("/usr/local/lib").glob("python3*/*-packages")),
+                     str(REPO / "src")})
+
+
+def leftovers() -> tuple[str, str, str, int]:
+    """System V shared memory, semaphores and message queues of the grader's IPC namespace
+    (what `ipcs` lists), and how many kernel keys uid 65534 owns (/proc/key-users)."""
+    ipc = tuple(Path(f"/proc/sysvipc/{kind}").read_text() for kind in ("shm", "sem", "msg"))
+    keys = 0
+    for line in Path("/proc/key-users").read_text().splitlines():
+        uid, _, rest = line.partition(":")
+        if uid.strip() == str(UNPRIVILEGED_UID):
+            keys = int(rest.split()[1].split("/")[0])
+    return (*ipc, keys)
+
+
 def prepare(path: Path, course: Path, listener: socket.socket) -> str:
     return (path.read_text()
+            .replace("__HOST_SITES__", repr(HOST_SITES))
             .replace("__SOLUTIONS__", str(REPO / "solutions"))
             .replace("__AUTOGRADER__", str(REPO / "autograder"))
             .replace("__COURSE__", str(course))
@@ -119,6 +144,8 @@ def attack_once(box: Sandbox, source: str, outcome: str, listener: socket.socket
     except StudentError as e:
         assert outcome in ("error", "error-or-rejected"), f"unexpected StudentError: {e}"
         assert "\n" not in str(e) and len(str(e)) <= 1000
+        str(e).encode("utf-8")  # no lone surrogate: it can be written to any file
+        assert str(e).isprintable(), repr(str(e))  # no terminal escapes
         return
     assert outcome in ("rejected", "error-or-rejected", "no-leak"), f"attack was not stopped: {value!r}"
     assert not grader_check(value, y_pred, y)
@@ -133,6 +160,7 @@ def attack_once(box: Sandbox, source: str, outcome: str, listener: socket.socket
 @pytest.mark.parametrize("path", ATTACKS, ids=[p.stem for p in ATTACKS])
 def test_attack(path, box, course, listener):
     before = unprivileged_pids()
+    left = leftovers()
     outcome, runs = expectation(path)
     source = prepare(path, course, listener)
     for _ in range(runs):
@@ -142,6 +170,7 @@ def test_attack(path, box, course, listener):
     while unprivileged_pids() - before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not unprivileged_pids() - before
+    assert leftovers() == left  # no shared memory, semaphore, queue or key outlives the attack
     # And the sandbox still grades the next student correctly.
     y_pred, y = np.array([1.0, 2.0]), np.array([0.0, 0.0])
     with box.session(GOOD) as s:
