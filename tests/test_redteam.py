@@ -18,6 +18,7 @@ can be written anywhere (no lone surrogate, no control character).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import shutil
@@ -32,7 +33,9 @@ import numpy as np
 import psutil
 import pytest
 
+from backproplab.grade.code import CARRIED_FORWARD, grade_code
 from backproplab.grade.sandbox import UNPRIVILEGED_UID, ForbiddenImport, Limits, Sandbox, StudentError
+from backproplab.problems import coding
 
 REDTEAM = Path(__file__).parent / "redteam"
 REPO = Path(__file__).resolve().parent.parent
@@ -200,3 +203,110 @@ def test_probes_would_find_the_course_outside_the_sandbox(course, listener):
         exec(compile(prepare(REDTEAM / name, course, listener), name, "exec"), namespace)
         assert "LEAK" in namespace["mse_loss"](np.zeros(1), np.zeros(1))
     listener.accept()[0].close()
+
+
+# ------------------------------------------------------------------ carried-forward credit
+
+CARRY = sorted((REDTEAM / "carry_forward").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", CARRY, ids=[p.stem for p in CARRY])
+def test_no_carried_forward_credit_without_a_backward(path, box):
+    """Zero backwards with a constant forward, or with a forward that is constant only when it
+    thinks it is probed: no backward check earns anything."""
+    for seed in (11, 12):
+        result = grade_code("p1", "activations", seed, 4.0, path.read_text(), box)
+        backward = [c for c in result.checks if "_backward" in c.name]
+        assert backward and all(c.score == 0 for c in backward), [(c.name, c.message) for c in backward]
+        assert not any(c.misconception == CARRIED_FORWARD for c in result.checks)
+
+
+def test_a_consistent_backward_of_a_wrong_forward_still_earns_its_credit(box):
+    """The control: sigmoid with slope 2 in forward and backward, graded in the real sandbox."""
+    source = coding.solution_code("activations").replace("np.exp(-np.abs(x))", "np.exp(-2 * np.abs(x))")
+    source = source.replace("return dout * s * (1.0 - s)", "return 2 * dout * s * (1.0 - s)")
+    by_name = {c.name: c for c in grade_code("p1", "activations", 11, 4.0, source, box).checks}
+    assert by_name["sigmoid_forward, hidden case"].score == 0
+    assert by_name["sigmoid_backward, hidden case"].score == 1
+    assert by_name["sigmoid_backward, hidden case"].misconception == CARRIED_FORWARD
+    # with a right forward, a backward that is only consistent with it is the reference's or nothing
+    right = coding.solution_code("activations").replace("return dout * (1.0 - np.tanh(x) ** 2)",
+                                                        "return 2 * dout * (1.0 - np.tanh(x) ** 2)")
+    by_name = {c.name: c for c in grade_code("p1", "activations", 11, 4.0, right, box).checks}
+    assert by_name["tanh_forward, hidden case"].score == 1 and by_name["tanh_backward, hidden case"].score == 0
+
+
+def _zeros_like(value):
+    """A literal for zeros with the structure of `value` (arrays by shape)."""
+    if isinstance(value, np.ndarray):
+        return f"np.zeros({value.shape!r})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_zeros_like(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_zeros_like(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    return "0"
+
+
+SIGNATURE = """
+def _sig(a):
+    if isinstance(a, np.ndarray):
+        return ("a",) + a.shape
+    if isinstance(a, dict):
+        return ("d",) + tuple((k, _sig(a[k])) for k in sorted(a))
+    if isinstance(a, (list, tuple)):
+        return ("l",) + tuple(_sig(v) for v in a)
+    return "f" if callable(a) else "n"
+"""
+
+
+def zeros_cell(task: str, seed: int) -> str:
+    """A solution cell whose every function returns zeros of exactly the reference's structure
+    (looked up by the shapes of its arguments): the strongest "nothing" a student can hand in."""
+    from backproplab.tasks.catalog import autograder, build_arg, hidden_checks, solution
+
+    namespace: dict = {"np": np}
+    exec(SIGNATURE, namespace)
+    table: dict = {}
+    for check in hidden_checks(task, seed):
+        args = [build_arg(a) for a in check.call.args]
+        out = getattr(solution(task), check.call.fn)(*args)
+        table.setdefault(check.call.fn, {})[namespace["_sig"](args)] = _zeros_like(out)
+    lines = ["import numpy as np", SIGNATURE]
+    for fn in autograder(task).FUNCTIONS:
+        cases = ", ".join(f"{k!r}: lambda: {v}" for k, v in table.get(fn, {}).items())
+        lines += [f"def {fn}(*args):", f"    return {{{cases}}}.get(_sig(list(args)), lambda: 0.0)()", ""]
+    return "\n".join(lines)
+
+
+def test_zeros_everywhere_scores_no_more_than_blank_on_hw4(tmp_path):
+    """hw4-coding through the real grader: a submission whose every function returns zeros (of
+    the right shapes) scores no more than the blank notebook; the honest one keeps full marks."""
+    from backproplab.course.generate import generate
+    from backproplab.course.layout import Layout
+    from backproplab.course.solve import solve
+    from backproplab.grade.run import grade_assignment
+    from backproplab.key import read_key
+
+    hw = "hw4-coding"
+    course = tmp_path / "course"
+    generate(hw, course, ["blank", "zeros", "honest"], jobs=1)
+    layout = Layout(course.resolve(), hw)
+    for s in ("blank", "zeros"):
+        nb = json.loads(layout.released_notebook(s).read_text())
+        if s == "zeros":
+            entries = {p.key: p for p in read_key(layout.key_json(s)).problems}
+            for cell in nb["cells"]:
+                gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
+                if gid in entries and entries[gid].code is not None:
+                    cell["source"] = zeros_cell(entries[gid].code.task, entries[gid].seed_int)
+        path = layout.submission_dir(s) / layout.notebook_name
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(nb))
+    solve(hw, course, "honest", layout.submission_dir("honest") / layout.notebook_name)
+    summary = grade_assignment(hw, course, workers=2)
+    assert summary.errors == [] and summary.graded == 3
+    score = {s: json.loads(layout.results_json(s).read_text()) for s in ("blank", "zeros", "honest")}
+    assert score["zeros"]["score"] <= score["blank"]["score"], [
+        (c["name"], c["message"]) for p in score["zeros"]["problems"] for c in p["checks"] if c["score"] > 0]
+    assert score["honest"]["score"] == score["honest"]["max_score"]

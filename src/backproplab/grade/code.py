@@ -172,6 +172,8 @@ def _judge(check: Check, result: dict, fd_grad: np.ndarray | None, credit: dict[
     why = mismatch(got, check.expected, check.tol)
     if why is None:
         return CheckResult(check.name, 1.0, check.weight, "correct")
+    if _all_zero(got):  # nothing computed: no named mistake (t left at 0 would be "t off by one") earns credit
+        return CheckResult(check.name, 0.0, check.weight, why)
     for probe in check.probes:
         try:
             if mismatch(got, probe.value, check.tol) is None:
@@ -186,6 +188,17 @@ def _judge(check: Check, result: dict, fd_grad: np.ndarray | None, credit: dict[
                                "forward function (error carried forward: fix the forward)",
                                misconception=CARRIED_FORWARD)
     return CheckResult(check.name, 0.0, check.weight, why)
+
+
+def _all_zero(x: Any) -> bool:
+    """Is every number in `x` zero (an array of zeros, 0, a list or dict of these)?"""
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "biuf" and not np.any(x)
+    if isinstance(x, dict):
+        return all(_all_zero(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return all(_all_zero(v) for v in x)
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0
 
 
 def _hygiene(calls: list[Call], results: list[dict], right: list[bool]) -> list[CheckResult]:
