@@ -124,7 +124,8 @@ def configure(c) -> None:
     """Swap nbgrader's in-kernel Execute for SandboxGrade in Autograde, and its DeduplicateIds for
     KeepLastDuplicate (from nbgrader_config.py); sanitise student HTML in every page nbgrader
     renders (generate_feedback, the formgrader)."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor, SanitizeHTML
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbconvert.preprocessors.sanitize import SanitizeHTML
     from nbgrader.preprocessors import GetGrades
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, LimitOutput,
                                         OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
@@ -136,4 +137,5 @@ def configure(c) -> None:
     # Markdown cells and outputs are the student's HTML: <script>, onerror=... would run in the
     # feedback page. bleach (SanitizeHTML) cleans each cell; the exporter's own switch too.
     c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, SanitizeHTML]
+    c.SanitizeHTML.enabled = True  # nbconvert's preprocessors are off unless enabled
     c.HTMLExporter.sanitize_html = True
