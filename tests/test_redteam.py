@@ -310,3 +310,69 @@ def test_zeros_everywhere_scores_no_more_than_blank_on_hw4(tmp_path):
     assert score["zeros"]["score"] <= score["blank"]["score"], [
         (c["name"], c["message"]) for p in score["zeros"]["problems"] for c in p["checks"] if c["score"] > 0]
     assert score["honest"]["score"] == score["honest"]["max_score"]
+
+
+# ------------------------------------------------------------------ keys, the secret, a TA's check
+
+
+def test_keys_and_secret_are_private_even_to_weakly_isolated_students(tmp_path):
+    """The secret and every key are 0600 in 0700 folders, so a student's code in the weak
+    fallback (no private file system; it runs as uid 65534) cannot read a classmate's key."""
+    import os
+    import stat
+
+    from backproplab.course.generate import generate
+    from backproplab.course.layout import Layout
+
+    course = tmp_path / "course"
+    generate("hw1-gradient-descent", course, ["ann", "ben"], jobs=1, nbgrader=False)
+    layout = Layout(course.resolve(), "hw1-gradient-descent")
+    private = course / ".backproplab"
+    for path in [private, *private.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+    if os.geteuid() != 0:
+        pytest.skip("only root drops the student to another uid")
+    source = ("def peek(path):\n"
+              "    try:\n        return open(path).read()[:50]\n"
+              "    except OSError as e:\n        return type(e).__name__\n")
+    with Sandbox(mode="fallback") as weak, weak.session(source) as s:
+        for path in (layout.key_json("ben"), course / ".backproplab" / "secret"):
+            assert s.call("peek", str(path)) == "PermissionError"
+
+
+def test_a_ta_checking_a_submission_runs_it_in_the_sandbox(tmp_path, monkeypatch):
+    """`backproplab check` on a notebook inside a course directory runs its cells in the
+    sandbox: a cell that prints the course secret prints nothing of it. The same notebook,
+    the caller's own and outside any course, runs with the caller's rights (and would)."""
+    from backproplab.course.generate import generate
+    from backproplab.course.layout import Layout
+    from backproplab.student.check import check_notebook, needs_sandbox
+
+    course = tmp_path / "course"
+    generate("demo", course, ["eve"], jobs=1, nbgrader=False)
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    layout = Layout(course.resolve(), "demo")
+    secret_file = course / ".backproplab" / "secret"
+    secret = secret_file.read_text().strip()
+    nb = json.loads(layout.released_notebook("eve").read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "p6":
+            cell["source"] = f"print('SECRET=' + open({str(secret_file)!r}).read())\n" + "".join(cell["source"])
+    submitted = layout.submission_dir("eve") / layout.notebook_name
+    submitted.parent.mkdir(parents=True)
+    submitted.write_text(json.dumps(nb))
+    monkeypatch.chdir(tmp_path)
+    lines: list[str] = []
+    check_notebook(submitted, echo=lines.append)
+    assert "inside a course directory" in needs_sandbox(submitted)
+    assert any(line.startswith("code cells run in the sandbox") for line in lines), lines
+    assert secret not in "\n".join(lines)
+    mine = tmp_path / "home" / "demo.ipynb"
+    mine.parent.mkdir()
+    mine.write_text(json.dumps(nb))
+    assert needs_sandbox(mine) is None
+    lines.clear()
+    check_notebook(mine, echo=lines.append)
+    assert any("your own rights" in line for line in lines)
+    assert secret in "\n".join(lines)  # the probe is real: unsandboxed, the cell reads the secret
