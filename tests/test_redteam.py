@@ -376,3 +376,18 @@ def test_a_ta_checking_a_submission_runs_it_in_the_sandbox(tmp_path, monkeypatch
     check_notebook(mine, echo=lines.append)
     assert any("your own rights" in line for line in lines)
     assert secret in "\n".join(lines)  # the probe is real: unsandboxed, the cell reads the secret
+
+
+@pytest.mark.slow
+def test_a_class_with_one_of_every_attack_grades_every_honest_student(tmp_path):
+    """benchmarks/hostile_class.py with a small honest majority (the script measures 1,000):
+    the run completes, honest students keep full marks, no attacker beats the blank notebook,
+    and no process, IPC object, key or sandbox folder is left behind."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hostile_class", REPO / "benchmarks" / "hostile_class.py")
+    hostile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hostile)
+    result = hostile.run(tmp_path, students=len(ATTACKS) + 30, workers=2)
+    assert result["failures"] == [], result["failures"]
+    assert result["attackers"] > len(ATTACKS)
