@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
-from backproplab.grade.sandbox import STRONG, Limits, Sandbox, SandboxError, StudentError, launcher, mounts
+from backproplab.grade.sandbox import STRONG, Limits, Sandbox, SandboxError, launcher, mounts
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 

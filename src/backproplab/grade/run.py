@@ -183,6 +183,10 @@ class Grader:
             pr.flags += self.copies.flags(student, entry, parsed)
         return pr
 
+    def refuse(self, student: str, why: str) -> SubmissionResult:
+        """An error result for a submission that is not read at all (a link, say), with the reason."""
+        return self._error(SubmissionResult(student, "graded", 0.0, self.assignment.points), why, time.perf_counter())
+
     def _error(self, result: SubmissionResult, why: str, start: float) -> SubmissionResult:
         result.status, result.error, result.score = "error", why, 0.0
         result.seconds = time.perf_counter() - start

@@ -55,8 +55,8 @@ class SandboxGrade(NbGraderPreprocessor):
             if any(p.type.kind == "code" for p in assignment.problems):
                 start_or_refuse(grader)
             linked = folder_problem(layout.submitted_dir / student, name)
-            if linked:  # a link (or no plain notebook file): graded as `backproplab grade` grades it
-                result = grader.grade(student, layout.submission_dir(student) / layout.notebook_name)
+            if linked:  # a link, or no plain notebook file: refused as `backproplab grade` refuses it, unread
+                result = grader.refuse(student, linked)
             else:
                 result = grader.grade(student, json.loads(nbformat.writes(nb)))
         finally:

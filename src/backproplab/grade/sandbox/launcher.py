@@ -33,6 +33,7 @@ import sys
 import tempfile
 import warnings
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Literal
 
 from .inside.zygote import remove_tree
@@ -59,6 +60,28 @@ def _warn_once(reason: str) -> None:
                       "rlimits, no file system or network isolation; see docs/sandbox.md)",
                       RuntimeWarning, stacklevel=3)
 
+
+
+FALLBACK_DIR = "backproplab-sandbox-"  # + the grader's pid: the fallback's private base directory
+
+
+def _remove_orphaned_dirs() -> None:
+    """Remove the fallback directories of graders that died without closing their Sandbox (SIGKILL)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{FALLBACK_DIR}*-*"):
+        pid = path.name[len(FALLBACK_DIR):].partition("-")[0]
+        try:
+            if not pid.isdigit() or path.is_symlink() or path.stat().st_uid != os.geteuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # its grader is gone
+            try:
+                for child in path.iterdir():
+                    remove_tree(str(child))
+            except OSError:
+                pass
+            remove_tree(str(path))
+        except OSError:  # vanished meanwhile, or not ours to signal: alive
+            pass
 
 
 # ------------------------------------------------------------------ sandbox
@@ -113,7 +136,8 @@ class Sandbox:
             argv, env = bwrap_command(self.limits, theirs.fileno(), dict(self._config))
         else:
             if self._tmp is None:
-                self._tmp = tempfile.mkdtemp(prefix="backproplab-sandbox-")
+                _remove_orphaned_dirs()
+                self._tmp = tempfile.mkdtemp(prefix=f"{FALLBACK_DIR}{os.getpid()}-")
                 os.chmod(self._tmp, 0o711)  # the unprivileged child may enter its own dir, not list others
             argv, env = fallback_command(theirs.fileno(), dict(self._config), self._tmp)
         errors = tempfile.TemporaryFile()
