@@ -267,8 +267,8 @@ class TaskRunner:
     """Runs the coding tasks of one submission in one sandbox session.
 
     A session costs more to start than most tasks take to grade, so a submission's
-    tasks share one. Each task's cell is loaded into a fresh namespace of its own
-    (cells do not see each other's names). When a task kills the session (timeout,
+    tasks share one. Each call runs in a fresh namespace where its task's cell has
+    just been executed (cells do not see each other's names, calls not each other's state). When a task kills the session (timeout,
     exit, crash, memory), it gets that error and the next task a fresh session.
     `sandbox` is anything with `.session(source)`.
     """
