@@ -19,7 +19,7 @@ autograded/ or feedback/; every results.json names the isolation; neither the
 course secret nor a raw student <script> is in any results.json or feedback page;
 and nothing is left behind: no process of uid 65534, no System V shared memory,
 semaphore or message queue (`ipcs`, /proc/sysvipc), no kernel key of uid 65534
-(/proc/key-users), no sandbox folder in the temporary directory.
+(/proc/key-users), no sandbox folder of a grader that is gone in the temporary directory.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from backproplab.course.generate import generate
 from backproplab.course.layout import Layout
 from backproplab.course.solve import solve
 from backproplab.grade.sandbox import UNPRIVILEGED_UID
+from backproplab.grade.sandbox.launcher import FALLBACK_DIR
 
 HW = "demo"
 REDTEAM = Path(__file__).resolve().parent.parent / "tests" / "redteam"
@@ -76,15 +78,23 @@ def leftovers() -> dict:
         uid, _, rest = line.partition(":")
         if uid.strip() == str(UNPRIVILEGED_UID):
             keys = int(rest.split()[1].split("/")[0])
-    dirs = sorted(p.name for p in Path(tempfile.gettempdir()).glob("backproplab-sandbox-*"))
-    ipcs = subprocess.run(["ipcs"], capture_output=True, text=True).stdout if shutil_which("ipcs") else ""
+    dirs = sorted(p.name for p in Path(tempfile.gettempdir()).glob(f"{FALLBACK_DIR}*-*") if orphaned(p.name))
+    ipcs = subprocess.run(["ipcs"], capture_output=True, text=True).stdout if shutil.which("ipcs") else "(no ipcs)"
     return {"processes": procs, "ipc": ipc, "keys": keys, "sandbox_dirs": dirs, "ipcs": ipcs}
 
 
-def shutil_which(name: str) -> bool:
-    import shutil
-
-    return shutil.which(name) is not None
+def orphaned(name: str) -> bool:
+    """Is this fallback folder's grader (its pid is in the name) gone?"""
+    pid = name[len(FALLBACK_DIR):].partition("-")[0]
+    if not pid.isdigit():
+        return False  # another version's folder
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        pass
+    return False
 
 
 def _cells(nb: dict) -> dict[str, dict]:
@@ -195,7 +205,7 @@ def check(layout: Layout, course: Path, honest: list[str], plan: dict, proc, bef
         path = layout.results_json(s)
         if path.exists() and blank is not None and json.loads(path.read_text())["score"] > blank:
             failures.append(f"{s}: scored {json.loads(path.read_text())['score']} > blank {blank}")
-    for what in ("processes", "keys", "sandbox_dirs", "ipc"):
+    for what in ("processes", "keys", "sandbox_dirs", "ipc", "ipcs"):
         if after[what] != before[what] and not (what == "processes" and not after[what]):
             failures.append(f"left behind: {what} {before[what]} -> {after[what]}")
     return failures
