@@ -61,17 +61,30 @@ SURROGATE = "def clip_by_global_norm(grads, max_norm):\n    raise ValueError('\\
 SCRIPT = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"
 
 
-def leftovers() -> dict:
-    """What a run must not leave: student processes, System V IPC objects, kernel keys, sandbox folders."""
-    procs = []
+def student_orphans() -> set[int]:
+    """Processes of uid 65534, and bwrap processes, that no grader owns any more (their parent
+    is init): what an escape, or a sandbox the grader failed to end, leaves. Sandboxes of
+    other graders running on the machine have a live parent and are not counted."""
+    found = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
         uid = re.search(r"^Uid:\s+(\d+)", status, re.M)
-        if uid and int(uid.group(1)) == UNPRIVILEGED_UID:
-            procs.append(int(pid))
+        ppid = re.search(r"^PPid:\s+(\d+)", status, re.M)
+        name = re.search(r"^Name:\s+(\S+)", status, re.M)
+        ours = (uid and int(uid.group(1)) == UNPRIVILEGED_UID) or (name and name.group(1) == "bwrap")
+        if ours and ppid and int(ppid.group(1)) in (0, 1):
+            found.add(int(pid))
+    return found
+
+
+def leftovers() -> dict:
+    """What a run must not leave: student processes, System V IPC objects, kernel keys, sandbox folders."""
+    procs = student_orphans()
+    time.sleep(1.0)
+    procs = sorted(procs & student_orphans())  # still there a second later, not one being reaped
     ipc = {kind: len(Path(f"/proc/sysvipc/{kind}").read_text().splitlines()) - 1 for kind in ("shm", "sem", "msg")}
     keys = 0
     for line in Path("/proc/key-users").read_text().splitlines():

@@ -2,7 +2,7 @@
 
 A `Sandbox` owns one warm worker process (a *zygote* with numpy imported) that
 runs under bubblewrap: no network, a read-only view of only /usr, the Python
-install and its site-packages, a private /tmp, its own PID/IPC/UTS namespaces.
+standard library and numpy (mounts.py), a private /tmp, its own PID/IPC/UTS namespaces.
 Each `session(source)` gets a fresh child of the zygote (forked ahead of time),
 PID 1 of its own PID namespace (so killing it kills everything it spawned, setsid
 daemons included) with an IPC namespace of its own, which drops to uid 65534, sets
