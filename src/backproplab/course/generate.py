@@ -23,10 +23,10 @@ from ..files import write_if_changed
 from ..key import dumps_key, make_key
 from ..render.html import pages
 from ..render.notebook import build_notebook, dumps, validate
-from .layout import PRIVATE, SOURCE_STUDENT, Layout, course_secret
+from .fingerprint import fingerprint
+from .layout import PRIVATE, SOURCE_STUDENT, Layout, course_secret, private_dir, write_private
 from .nbgrader_env import gradebook_url, prepare_nbgrader
 from .roster import Person
-from .fingerprint import fingerprint
 from .variants import student_items
 
 
@@ -90,8 +90,8 @@ def write_student(course: Path, assignment: Assignment, secret: bytes, student: 
     write_if_changed(layout.released_notebook(student), dumps(notebook))
     write_if_changed(layout.release_dir(student) / "handout.html", handout)
     key = make_key(assignment, student, ((it.spec, it.seed, it.variant) for it in items))
-    write_if_changed(layout.key_json(student), dumps_key(key))
-    write_if_changed(layout.key_html(student), key_page)
+    write_private(course, layout.key_json(student), dumps_key(key))
+    write_private(course, layout.key_html(student), key_page)
     return 4
 
 
@@ -202,7 +202,8 @@ def generate(name: str, course: Path, students: list[str], jobs: int | None = No
     course = prepare_course(course)
     secret = course_secret(course)
     layout = Layout(course, assignment.name)
-    write_if_changed(layout.roster, "\n".join(students) + "\n")
+    private_dir(course, layout.key_dir)  # before any worker writes a key into it
+    write_private(course, layout.roster, "\n".join(students) + "\n")
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(students)))
     files = 0
     if jobs == 1:

@@ -7,8 +7,8 @@
     submitted/<student>/HW/HW.ipynb           what students hand in
     autograded/<student>/HW/                  graded copies + results.json
     feedback/<student>/HW/feedback.html       per-student feedback
-    .backproplab/secret                       course secret (never released)
-    .backproplab/keys/HW/<student>.json|html  answer keys (never released)
+    .backproplab/secret                       course secret (never released; 0600)
+    .backproplab/keys/HW/<student>.json|html  answer keys (never released; 0600)
     .backproplab/keys/HW/roster.txt           the roster HW was generated for
     .backproplab/generic/HW/HW.ipynb          nbgrader's generic (unpersonalised) release, for the instructor only
     .backproplab/grade/HW.json                last grade run: error rows, missing students
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..assignment import Assignment, load
 from ..errors import ConfigError
+from ..files import write_if_changed
 
 PRIVATE = Path(".backproplab")  # the course's own files: secret, keys, run logs
 SECRET_FILE = PRIVATE / "secret"
@@ -115,8 +116,43 @@ class Layout:
         return self.course / "gradebook.db"
 
 
+def private_dir(course: Path, path: Path) -> Path:
+    """Make `path` (course/.backproplab/ or a folder in it) and its missing parents up to
+    .backproplab/, each with mode 0700: only the course's owner may enter them."""
+    top = Path(course) / PRIVATE
+    for d in [top, *reversed([q for q in Path(path).parents if top in q.parents]), Path(path)]:
+        if not d.is_dir():
+            d.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(d, 0o700)
+        if d == Path(path):
+            break
+    return Path(path)
+
+
+def write_private(course: Path, path: Path, text: str) -> None:
+    """Write a file of course/.backproplab/ (a key, the roster) with mode 0600 in a 0700 folder.
+
+    The folder is private before the file is written, so the file is never readable by
+    others, even for the moment between its atomic write and the chmod."""
+    private_dir(course, path.parent)
+    write_if_changed(path, text)
+    os.chmod(path, 0o600)
+
+
+def secure_private(layout: Layout) -> None:
+    """Make an existing course's private files private (0700 folders, 0600 files): a
+    course generated before they were written that way had them world-readable."""
+    top = layout.course / PRIVATE
+    for root, dirs, files in os.walk(top):  # never follows links
+        os.chmod(root, 0o700)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
+
+
 def course_secret(course: Path, create: bool = True) -> bytes:
-    """The course's secret, created once (mode 0600) as course/.backproplab/secret.
+    """The course's secret, created once (mode 0600, in a 0700 folder) as course/.backproplab/secret.
 
     It lives outside source/, release/ and everything students receive; the
     per-student seeds are an HMAC of it (problems/seeds.py).
@@ -126,7 +162,7 @@ def course_secret(course: Path, create: bool = True) -> bytes:
         return bytes.fromhex(path.read_text().strip())
     if not create:
         raise NotGenerated(f"no course secret at {path}: run `backproplab generate` first")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(course, path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_hex(32) + "\n")

@@ -104,8 +104,18 @@ def write_feedback(layout: Layout, assignment: Assignment, student: str, book: B
     return out
 
 
-def write_class_feedback(layout: Layout, assignment: Assignment, students: list[str]) -> list[str]:
-    """The feedback of every student in `students` that has something graded; returns them."""
+def write_class_feedback(layout: Layout, assignment: Assignment, students: list[str],
+                         failed: list[tuple[str, str]] | None = None) -> list[str]:
+    """The feedback of every student in `students` that has something graded; returns them. A page
+    that cannot be written costs that student's page (a row appended to `failed`), never the rest."""
     book = read_book(layout, assignment)
-    return [s for s in students if write_feedback(layout, assignment, s, book) is not None]
+    written = []
+    for s in students:
+        try:
+            if write_feedback(layout, assignment, s, book) is not None:
+                written.append(s)
+        except Exception as e:  # noqa: BLE001 — one student's page, never the class's
+            if failed is not None:
+                failed.append((s, f"its feedback page could not be written: {type(e).__name__}: {e}"[:300]))
+    return written
 

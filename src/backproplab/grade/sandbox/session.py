@@ -150,7 +150,7 @@ class Session:
 
     def _drain_output(self) -> None:
         """Read the stdout/stderr pipe without blocking; keep at most output_bytes."""
-        while True:
+        while not self._out_eof:  # after end of file the pipe is no longer watched
             try:
                 chunk = os.read(self._out, 1 << 16)
             except (BlockingIOError, InterruptedError):
