@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
+import io
 import json
+import re
 import shutil
 import sqlite3
 
@@ -11,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from backproplab.cli import main
-from backproplab.export.formats import ExportError, export
+from backproplab.errors import BackproplabError
+from backproplab.export.formats import CanvasColumns, ExportError, export
 from graded_course import (COPIER, ERRORED, HW, MISSING_STUDENT, gradebook_scores, graded_course, results_json,
                            ungraded_copy)
 
@@ -54,21 +58,105 @@ def test_per_question_csv(course):
     assert dict((r[0], r[-1]) for r in rows)[ERRORED] == "error"
 
 
-def test_canvas_csv(course, tmp_path):
-    path = export(HW, course.root, "canvas", tmp_path / "canvas.csv")
-    header, points, *rows = _read_csv(path)
-    column = f"{course.key('s01')['title']} ({HW})"
-    assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
-    assert points[0].strip() == "Points Possible" and points[1:5] == ["", "", "", ""]
-    assert float(points[5]) == course.key("s01")["points"]
-    book = gradebook_scores(course.root)
-    by_id = {r[2]: r for r in rows}
-    assert list(by_id) == _roster(course)
-    for student, row in by_id.items():
-        if student in (ERRORED, MISSING_STUDENT):
-            assert row[5] == ""  # left for the instructor, never a silent zero
+CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def canvas_import(text: str, assignments: dict[str, str], users: list[dict]) -> tuple[dict, list[str], list[str]]:
+    """What Canvas's gradebook importer does with `text` (its documented rules, applied here):
+    the identity columns by header name; an assignment column fills the existing assignment
+    whose numeric id is the header's last "(digits)", anything else becomes a NEW assignment;
+    the row whose first cell is "Points Possible" is not a student; each other row is matched
+    to a Canvas user by ID, then SIS User ID, then SIS Login ID, then name (sortable
+    "Last, First"); an empty cell changes nothing.
+    Returns ({assignment id: {canvas user id: score}}, new assignment columns, unmatched rows)."""
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    assert header[:5] == CANVAS_IDENTITY
+    filled: dict[str, dict[str, str]] = {}
+    new, unmatched = [], []
+    columns = {}
+    for i, name in enumerate(header[5:], start=5):
+        m = re.search(r"\((\d+)\)\s*$", name)
+        if m and m.group(1) in assignments:
+            columns[i] = m.group(1)
         else:
-            assert float(row[5]) == pytest.approx(sum(book[student].values()), abs=1e-4)
+            new.append(name)
+    for row in rows:
+        if row[0].strip() == "Points Possible":
+            continue
+        name, canvas_id, sis_user, sis_login = row[:4]
+        user = (next((u for u in users if canvas_id and u["id"] == canvas_id), None)
+                or next((u for u in users if sis_user and u["sis_user_id"] == sis_user), None)
+                or next((u for u in users if sis_login and u["login_id"] == sis_login), None)
+                or next((u for u in users if name and u["sortable_name"] == name), None))
+        if user is None:
+            unmatched.append(row[0])
+            continue
+        for i, aid in columns.items():
+            if row[i] != "":
+                filled.setdefault(aid, {})[user["id"]] = row[i]
+    return filled, new, unmatched
+
+
+def canvas_roster(course, tmp_path, with_ids: bool = True):
+    """A roster with Canvas identifiers for the course's students, and Canvas's users for them."""
+    path = tmp_path / "canvas-roster.csv"
+    users, lines = [], ["student_id,first_name,last_name,canvas_id,sis_id,login"]
+    for n, s in enumerate(_roster(course)):
+        user = {"id": str(9000 + n), "sis_user_id": f"SIS-{s}", "login_id": f"{s}@school.edu",
+                "sortable_name": f"Lovelace{n}, Ada"}
+        users.append(user)
+        lines.append(f"{s},Ada,Lovelace{n},{user['id'] if with_ids else ''},{user['sis_user_id']},{user['login_id']}")
+    path.write_text("\n".join(lines) + "\n")
+    return path, users
+
+
+def test_canvas_csv_imports_into_the_instructors_column(course, tmp_path):
+    roster, users = canvas_roster(course, tmp_path)
+    path = export(HW, course.root, "canvas", tmp_path / "canvas.csv", canvas_assignment_id="4321", roster=roster,
+                  columns=CanvasColumns("canvas_id", "sis_id", "login", frozenset({"canvas_id", "sis_id", "login"})))
+    text = path.read_text()
+    header, points, *rows = _read_csv(path)
+    assert header[5] == f"{course.key('s01')['title']} (4321)"
+    assert points[0].strip() == "Points Possible" and float(points[5]) == course.key("s01")["points"]
+    filled, new, unmatched = canvas_import(text, {"4321": "Homework 1", "77": "Quiz"}, users)
+    assert new == [] and unmatched == [] and list(filled) == ["4321"]
+    book = gradebook_scores(course.root)
+    by_user = {u["id"]: s for u, s in zip(users, _roster(course))}
+    scores = {by_user[uid]: float(v) for uid, v in filled["4321"].items()}
+    assert MISSING_STUDENT not in scores  # no submission: the cell is empty, Canvas keeps what it has
+    assert scores[ERRORED] == 0  # as in the gradebook, the csv and the Gradescope export
+    for student, score in scores.items():
+        assert score == pytest.approx(sum(book[student].values()), abs=1e-4)
+    names = {r[2]: r[0] for r in rows}
+    assert names["SIS-s01"] == "Lovelace0, Ada"  # the name, never the student id
+
+
+def test_canvas_rows_match_by_sis_id_or_login_without_canvas_ids(course, tmp_path):
+    roster, users = canvas_roster(course, tmp_path, with_ids=False)
+    text = export(HW, course.root, "canvas", tmp_path / "c.csv", canvas_assignment_id="4321", roster=roster,
+                  columns=CanvasColumns("canvas_id", "sis_id", "login", frozenset({"sis_id", "login"}))).read_text()
+    filled, new, unmatched = canvas_import(text, {"4321": "HW"}, users)
+    assert not new and not unmatched and len(filled["4321"]) == len(_roster(course)) - 1
+    # Only the login: still the right users.
+    text = export(HW, course.root, "canvas", tmp_path / "d.csv", canvas_assignment_id="4321", roster=roster,
+                  columns=CanvasColumns("", "", "login", frozenset({"login"}))).read_text()
+    again, _, unmatched = canvas_import(text, {"4321": "HW"}, users)
+    assert again == filled and not unmatched
+
+
+def test_canvas_without_an_assignment_id_or_with_a_bad_column_is_one_line(course, tmp_path):
+    with pytest.raises(ExportError, match="--canvas-assignment-id"):
+        export(HW, course.root, "canvas", tmp_path / "c.csv")
+    with pytest.raises(ExportError, match="must be a number"):
+        export(HW, course.root, "canvas", tmp_path / "c.csv", canvas_assignment_id="hw1")
+    roster, _ = canvas_roster(course, tmp_path)
+    with pytest.raises(BackproplabError, match="no column 'canvasid'.*columns: student_id"):
+        export(HW, course.root, "canvas", tmp_path / "c.csv", canvas_assignment_id="1", roster=roster,
+               columns=CanvasColumns(canvas_id="canvasid", explicit=frozenset({"canvasid"})))
+    result = CliRunner().invoke(main, ["export", HW, "--course", str(course.root), "--format", "canvas",
+                                       "--canvas-assignment-id", "12", "--roster", str(roster),
+                                       "--canvas-id-column", "nope"])
+    assert result.exit_code != 0 and "no column 'nope'" in result.output
 
 
 def test_gradescope_results(course, tmp_path):
@@ -87,8 +175,10 @@ def test_gradescope_results(course, tmp_path):
         if student == ERRORED:
             assert data["score"] == 0 and "could not be graded" in data["output"]
             continue
-        messages = [c["message"] for p in results["problems"] for c in p["checks"]]
-        assert [line for t in data["tests"] for line in t["output"].splitlines()] == messages
+        lines = [html.escape(c["line"], quote=False) for p in results["problems"] for c in p["checks"]]
+        assert [t["output"] for t in data["tests"] if t["max_score"] > 0] == lines
+        assert all(t["visibility"] == "after_due_date" for t in data["tests"] if t["max_score"] > 0)
+        assert data["output_format"] == "md" and data["execution_time"] >= 0
 
 
 def _secrets(key: dict) -> set[str]:
@@ -160,6 +250,7 @@ def test_bad_input_is_one_line(course, tmp_path):
 
 def test_cli_export_default_paths(course):
     for fmt, name in [("csv", f"{HW}.csv"), ("canvas", f"{HW}-canvas.csv"), ("gradescope", f"{HW}-gradescope")]:
-        result = CliRunner().invoke(main, ["export", HW, "--course", str(course.root), "--format", fmt])
+        extra = ["--canvas-assignment-id", "12"] if fmt == "canvas" else []
+        result = CliRunner().invoke(main, ["export", HW, "--course", str(course.root), "--format", fmt, *extra])
         assert result.exit_code == 0, result.output
         assert (course.root / "exports" / name).exists()

@@ -204,15 +204,86 @@ def report(assignment: str, course: Path, out: Path | None) -> None:
 
 @main.command()
 @click.argument("assignment")
-@click.option("--course", type=click.Path(path_type=Path), required=True)
-@click.option("--format", "fmt", type=click.Choice(["csv", "canvas", "gradescope"]), default="csv")
+@click.option("--course", type=click.Path(path_type=Path), required=True, help="Course directory (nbgrader layout).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "canvas", "gradescope"]), default="csv",
+              help="csv (per question), canvas (gradebook import CSV; needs --canvas-assignment-id) or "
+                   "gradescope (one results.json per student, for review).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file or folder.")
-def export(assignment: str, course: Path, fmt: str, out: Path | None) -> None:
-    """Export grades: per-question CSV, Canvas gradebook CSV, or Gradescope results.json."""
-    from .export.formats import export as run
+@click.option("--canvas-assignment-id", default=None, metavar="ID",
+              help="The Canvas assignment to fill: the number in its address, e.g. 1234 for "
+                   ".../courses/56/assignments/1234. Canvas imports into an existing column only by this id.")
+@click.option("--roster", type=click.Path(path_type=Path), default=None,
+              help="Roster CSV with the students' Canvas identifiers (default: what the gradebook keeps), "
+                   "e.g. --roster canvas-roster.csv.")
+@click.option("--canvas-id-column", default=None, metavar="COLUMN",
+              help="Roster column with each student's Canvas user ID (default lms_user_id), e.g. --canvas-id-column canvas_id.")
+@click.option("--sis-user-id-column", default=None, metavar="COLUMN",
+              help="Roster column with the SIS User ID (default student_id), e.g. --sis-user-id-column sis_id.")
+@click.option("--sis-login-id-column", default=None, metavar="COLUMN",
+              help="Roster column with the SIS Login ID (default email), e.g. --sis-login-id-column login.")
+def export(assignment: str, course: Path, fmt: str, out: Path | None, canvas_assignment_id: str | None,
+           roster: Path | None, canvas_id_column: str | None, sis_user_id_column: str | None,
+           sis_login_id_column: str | None) -> None:
+    """Export grades: per-question CSV, Canvas gradebook CSV, or Gradescope results.json.
 
-    path = run(assignment, course, fmt, out)
+    An errored submission is 0 in every format (as in the gradebook); a missing one is empty.
+
+    \b
+    Example (Canvas: Grades > Import, then pick the file):
+      backproplab export hw1 --course COURSE --format canvas --canvas-assignment-id 1234 \\
+          --roster roster.csv --canvas-id-column canvas_id --sis-login-id-column email
+    """
+    from .export.formats import CanvasColumns, export as run
+
+    named = {"canvas_id": canvas_id_column, "sis_user_id": sis_user_id_column, "sis_login_id": sis_login_id_column}
+    columns = CanvasColumns(**{k: v for k, v in named.items() if v is not None},
+                            explicit=frozenset(v for v in named.values() if v))
+    path = run(assignment, course, fmt, out, canvas_assignment_id=canvas_assignment_id, roster=roster, columns=columns)
     click.echo(f"wrote {path}")
+
+
+VISIBILITY = click.Choice(["hidden", "after_due_date", "after_published", "visible"])
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--course", type=click.Path(path_type=Path), required=True, help="Course directory (nbgrader layout).")
+@click.option("--roster", type=click.Path(path_type=Path), required=True,
+              help="Roster CSV with the column that holds each student's Gradescope email or SID, e.g. --roster roster.csv.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("autograder.zip"), show_default=True,
+              help="Where to write the bundle, e.g. --out hw4-autograder.zip.")
+@click.option("--match", type=click.Choice(["email", "sid"]), default="email", show_default=True,
+              help="Which field of Gradescope's submitter identifies the student, e.g. --match sid.")
+@click.option("--roster-column", default=None, metavar="COLUMN",
+              help="Roster column holding that email or SID (default: email, or student_id for --match sid), "
+                   "e.g. --roster-column school_email.")
+@click.option("--hidden-tests", type=VISIBILITY, default="after_due_date", show_default=True,
+              help="When students see each check's verdict, e.g. --hidden-tests after_published.")
+@click.option("--wheel", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="An instructor wheel of backproplab to ship (default: built from this clone), "
+                   "e.g. --wheel dist/backproplab-0.1.0-py3-none-any.whl.")
+@click.option("--allow-weak-isolation", "weak_ok", is_flag=True,
+              help="Where bubblewrap cannot start in Gradescope's container, grade with the weaker fallback "
+                   "(uid 65534, rlimits, seccomp, no file system or network isolation; docs/sandbox.md) instead "
+                   "of giving every submission a clear error and 0, e.g. --allow-weak-isolation.")
+def gradescope(assignment: str, course: Path, roster: Path, out: Path, match: str, roster_column: str | None,
+               hidden_tests: str, wheel: Path | None, weak_ok: bool) -> None:
+    """Build a Gradescope autograder zip for ASSIGNMENT (upload it as the assignment's autograder).
+
+    Each submission is matched to its student by Gradescope's email or SID, graded against
+    that student's own variant as `backproplab grade` does, and gets a results.json stating
+    how its code was isolated. See docs/gradescope.md.
+
+    \b
+    Example:
+      backproplab gradescope hw4-coding --course COURSE --roster roster.csv --out autograder.zip
+    """
+    from .export.gradescope import Visibility
+    from .export.gradescope_bundle import build_bundle
+
+    summary = build_bundle(assignment, course, out, roster, match=match, roster_column=roster_column,
+                           weak_ok=weak_ok, visibility=Visibility(hidden_tests=hidden_tests), wheel=wheel)
+    click.echo(summary.describe())
 
 
 @main.command()
