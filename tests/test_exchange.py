@@ -355,7 +355,7 @@ def _run_course(base: Path, people: Students) -> None:
     assert float(stock[dave]["raw_score"]) == 0
 
     run_cli("export", HW, "--course", course, "--format", "csv", check=True)
-    run_cli("export", HW, "--course", course, "--format", "canvas", check=True)
+    run_cli("export", HW, "--course", course, "--format", "canvas", "--canvas-assignment-id", "5", check=True)
     with open(course / "exports" / f"{HW}.csv", newline="") as f:
         ours = {r["student_id"]: r for r in csv.DictReader(f)}
     with open(course / "exports" / f"{HW}-canvas.csv", newline="") as f:

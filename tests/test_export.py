@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import html
+import http.server
 import io
 import json
 import re
+import threading
+import urllib.parse
 import shutil
 import sqlite3
 
@@ -254,3 +257,98 @@ def test_cli_export_default_paths(course):
         result = CliRunner().invoke(main, ["export", HW, "--course", str(course.root), "--format", fmt, *extra])
         assert result.exit_code == 0, result.output
         assert (course.root / "exports" / name).exists()
+
+
+class CanvasStandIn(http.server.BaseHTTPRequestHandler):
+    """A local stand-in for the three Canvas API endpoints `--upload` calls (no real Canvas is
+    reachable from the tests): the course, the assignment, the bulk grade update and its progress."""
+
+    token = "secret-token"
+    posted: list[dict[str, list[str]]] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _reply(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorised(self) -> bool:
+        if self.headers.get("Authorization") != f"Bearer {self.token}":
+            self._reply(401, {"errors": [{"message": "Invalid access token."}]})
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        if not self._authorised():
+            return
+        if self.path.startswith("/api/v1/courses/56/assignments/4321"):
+            self._reply(200, {"id": 4321, "course_id": 56, "name": "Homework 1"})
+        elif self.path.startswith("/api/v1/courses/56"):
+            self._reply(200, {"id": 56, "name": "Intro ML"})
+        elif self.path.startswith("/api/v1/progress/1"):
+            self._reply(200, {"id": 1, "workflow_state": "completed"})
+        else:
+            self._reply(404, {"errors": [{"message": "The specified resource does not exist."}]})
+
+    def do_POST(self) -> None:
+        if not self._authorised():
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        if self.path == "/api/v1/courses/56/assignments/4321/submissions/update_grades":
+            type(self).posted.append(urllib.parse.parse_qs(body))
+            self._reply(200, {"id": 1, "workflow_state": "queued", "url": "/api/v1/progress/1"})
+        else:
+            self._reply(404, {"errors": [{"message": "The specified resource does not exist."}]})
+
+
+@pytest.fixture()
+def canvas_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CanvasStandIn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    CanvasStandIn.posted = []
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly")  # the stand-in is plain HTTP
+def test_canvas_upload_posts_the_csv_scores(course, tmp_path, canvas_server, monkeypatch):
+    pytest.importorskip("canvasapi")
+    roster, users = canvas_roster(course, tmp_path)
+    monkeypatch.setenv("CANVAS_API_TOKEN", CanvasStandIn.token)
+    result = CliRunner().invoke(main, ["export", HW, "--course", str(course.root), "--format", "canvas",
+                                       "--out", str(tmp_path / "c.csv"), "--canvas-assignment-id", "4321",
+                                       "--roster", str(roster), "--canvas-id-column", "canvas_id", "--upload",
+                                       "--canvas-url", canvas_server, "--canvas-course-id", "56"])
+    assert result.exit_code == 0, result.output
+    assert "posted 7 grade(s) to Canvas assignment 4321 (completed)" in result.output
+    (form,) = CanvasStandIn.posted
+    posted = {k[len("grade_data["):].split("]")[0]: v[0] for k, v in form.items() if k.endswith("[posted_grade]")}
+    filled, _, _ = canvas_import((tmp_path / "c.csv").read_text(), {"4321": "HW"}, users)
+    assert posted == filled["4321"]  # the API gets exactly what the CSV import would fill
+
+
+@pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly")  # the stand-in is plain HTTP
+def test_canvas_upload_failures_are_one_line(course, tmp_path, canvas_server, monkeypatch):
+    pytest.importorskip("canvasapi")
+    roster, _ = canvas_roster(course, tmp_path)
+    args = ["export", HW, "--course", str(course.root), "--format", "canvas", "--out", str(tmp_path / "c.csv"),
+            "--canvas-assignment-id", "4321", "--roster", str(roster), "--canvas-id-column", "canvas_id",
+            "--upload", "--canvas-url", canvas_server, "--canvas-course-id", "56"]
+    monkeypatch.delenv("CANVAS_API_TOKEN", raising=False)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0 and "CANVAS_API_TOKEN" in result.output
+    monkeypatch.setenv("CANVAS_API_TOKEN", "wrong")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0 and "Canvas refused the upload" in result.output
+    assert len(result.output.strip().splitlines()) == 2  # "wrote ..." and the one error line
+    monkeypatch.setenv("CANVAS_API_TOKEN", CanvasStandIn.token)
+    result = CliRunner().invoke(main, args[:-2] + ["--canvas-course-id", "57"])
+    assert result.exit_code != 0 and "Canvas refused the upload" in result.output
+    assert CanvasStandIn.posted == []

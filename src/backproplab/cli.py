@@ -221,9 +221,16 @@ def report(assignment: str, course: Path, out: Path | None) -> None:
               help="Roster column with the SIS User ID (default student_id), e.g. --sis-user-id-column sis_id.")
 @click.option("--sis-login-id-column", default=None, metavar="COLUMN",
               help="Roster column with the SIS Login ID (default email), e.g. --sis-login-id-column login.")
+@click.option("--upload", is_flag=True,
+              help="Canvas only: also post the scores through Canvas's API (token in $CANVAS_API_TOKEN; "
+                   "needs backproplab[canvas]), e.g. --upload --canvas-url https://school.instructure.com --canvas-course-id 56.")
+@click.option("--canvas-url", default=None, metavar="URL",
+              help="Canvas address for --upload (default $CANVAS_API_URL), e.g. --canvas-url https://school.instructure.com.")
+@click.option("--canvas-course-id", default=None, metavar="ID",
+              help="Canvas course for --upload: the number in .../courses/<id>, e.g. --canvas-course-id 56.")
 def export(assignment: str, course: Path, fmt: str, out: Path | None, canvas_assignment_id: str | None,
            roster: Path | None, canvas_id_column: str | None, sis_user_id_column: str | None,
-           sis_login_id_column: str | None) -> None:
+           sis_login_id_column: str | None, upload: bool, canvas_url: str | None, canvas_course_id: str | None) -> None:
     """Export grades: per-question CSV, Canvas gradebook CSV, or Gradescope results.json.
 
     An errored submission is 0 in every format (as in the gradebook); a missing one is empty.
@@ -238,8 +245,18 @@ def export(assignment: str, course: Path, fmt: str, out: Path | None, canvas_ass
     named = {"canvas_id": canvas_id_column, "sis_user_id": sis_user_id_column, "sis_login_id": sis_login_id_column}
     columns = CanvasColumns(**{k: v for k, v in named.items() if v is not None},
                             explicit=frozenset(v for v in named.values() if v))
+    if upload and fmt != "canvas":
+        raise Fail("--upload is for --format canvas")
+    if upload and not canvas_course_id:
+        raise Fail("--upload needs --canvas-course-id (the <id> in the course's Canvas address .../courses/<id>)")
     path = run(assignment, course, fmt, out, canvas_assignment_id=canvas_assignment_id, roster=roster, columns=columns)
     click.echo(f"wrote {path}")
+    if upload:
+        from .export.canvas_upload import upload_class
+
+        summary = upload_class(assignment, course, str(canvas_course_id), str(canvas_assignment_id), roster=roster,
+                               columns=columns, url=canvas_url)
+        click.echo(summary.describe(str(canvas_assignment_id)))
 
 
 VISIBILITY = click.Choice(["hidden", "after_due_date", "after_published", "visible"])

@@ -132,14 +132,29 @@ def canvas_csv(grades: ClassGrades, assignment_id: str, roster: Path | None = No
     # Canvas reads the id from the last "(digits)" of the header: the title must not end in one itself.
     title = re.sub(r"\s*\(\d+\)\s*$", "", grades.assignment.title) or grades.assignment.name
     column = f"{title} ({assignment_id})"
-    ids = canvas_identities(grades, roster, columns)
     rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
             ["    Points Possible", "", "", "", "", number(grades.max_score)]]
-    for s in grades.students:
-        score = number(s.total if s.status != ERROR else 0.0) if has_score(s) else ""
-        name, canvas_id, sis_user, sis_login = ids[s.student]
-        rows.append([name, canvas_id, sis_user, sis_login, "", score])
+    rows += [[r.name, r.canvas_id, r.sis_user_id, r.sis_login_id, "", r.score] for r in canvas_rows(grades, roster, columns)]
     return _csv_text(rows)
+
+
+@dataclass(frozen=True)
+class CanvasRow:
+    """One student as Canvas matches them, and their score ('' = no submission: left unchanged)."""
+
+    student: str
+    name: str
+    canvas_id: str
+    sis_user_id: str
+    sis_login_id: str
+    score: str
+
+
+def canvas_rows(grades: ClassGrades, roster: Path | None = None, columns: CanvasColumns = CanvasColumns()) -> list[CanvasRow]:
+    """Every roster student's Canvas identifiers and score: an errored submission is 0, a missing one ''."""
+    ids = canvas_identities(grades, roster, columns)
+    return [CanvasRow(s.student, *ids[s.student], number(s.total if s.status != ERROR else 0.0) if has_score(s) else "")
+            for s in grades.students]
 
 
 def gradescope_results(grades: ClassGrades, s: StudentGrades, visibility: Visibility = Visibility()) -> dict[str, Any]:
@@ -147,6 +162,14 @@ def gradescope_results(grades: ClassGrades, s: StudentGrades, visibility: Visibi
     record = s.results or {"status": s.status, "problems": []}
     return results_json(grades.assignment, record, scores=s.scores if s.status != ERROR else None,
                         visibility=visibility, execution_time=record.get("seconds"))
+
+
+def load_grades(assignment: str, course: Path) -> ClassGrades:
+    """The class's grades from the gradebook; ExportError (one line) when there are none to export."""
+    try:
+        return load_class(assignment, course)
+    except GradesError as e:
+        raise ExportError(str(e)) from None
 
 
 def export(assignment: str, course: Path, fmt: Format = "csv", out: Path | None = None, *,
@@ -161,10 +184,7 @@ def export(assignment: str, course: Path, fmt: Format = "csv", out: Path | None 
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
-    try:
-        grades = load_class(assignment, course)
-    except GradesError as e:
-        raise ExportError(str(e)) from None
+    grades = load_grades(assignment, course)
     if fmt == "canvas" and not canvas_assignment_id:
         raise ExportError("the canvas format needs --canvas-assignment-id (the <id> in the assignment's Canvas "
                           "address .../assignments/<id>): without it Canvas makes a new assignment")

@@ -27,6 +27,7 @@ also makes the installed hidden tests and solutions root-only).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -122,11 +123,8 @@ def build_wheel(out_dir: Path) -> Path:
                           "with `pip wheel . --no-deps -w dist` and pass it with --wheel")
     env = {**os.environ, "BACKPROPLAB_WHEEL": "instructor"}
     cmd = [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-q", "-w", str(out_dir)]
-    try:
-        import hatchling  # noqa: F401  (present: no need to fetch the build backend again)
+    if importlib.util.find_spec("hatchling") is not None:  # present: no need to fetch the build backend again
         cmd.insert(-4, "--no-build-isolation")
-    except ImportError:
-        pass
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wheels = sorted(out_dir.glob("backproplab-*.whl"))
     if done.returncode != 0 or not wheels:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..assignment import Assignment, load
+from ..assignment import load
 from ..course.layout import Layout, write_private
 from ..errors import BackproplabError, SubmissionError
 from ..files import write_json_atomic
