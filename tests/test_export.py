@@ -9,6 +9,7 @@ import io
 import json
 import re
 import threading
+import zipfile
 import urllib.parse
 import shutil
 import sqlite3
@@ -352,3 +353,50 @@ def test_canvas_upload_failures_are_one_line(course, tmp_path, canvas_server, mo
     result = CliRunner().invoke(main, args[:-2] + ["--canvas-course-id", "57"])
     assert result.exit_code != 0 and "Canvas refused the upload" in result.output
     assert CanvasStandIn.posted == []
+
+
+def test_gradescope_bundle_of_a_hand_assignment_scores_as_grade(course, tmp_path):
+    """The bundle's runner on a hand-only assignment (no sandbox needed): the submitter is found by
+    email, graded against their own key, and scores what `backproplab grade` gave."""
+    from backproplab.export.gradescope_bundle import PRIVATE, build_bundle, unpack
+    from backproplab.export.gradescope_run import run
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,email\n" + "".join(f"{s},{s}@School.edu\n" for s in _roster(course)))
+    summary = build_bundle(HW, course.root, tmp_path / "autograder.zip", roster)
+    assert summary.students == len(_roster(course)) and not summary.unmatched
+    for student in ("s01", "s04", COPIER, ERRORED):
+        root = tmp_path / student
+        unpack(summary.path, root / "source")
+        (root / "submission").mkdir()
+        for f in course.layout.submission_dir(student).iterdir():
+            shutil.copy(f, root / "submission" / f.name)
+        (root / "submission_metadata.json").write_text(json.dumps({"users": [{"email": f"{student}@school.EDU"}]}))
+        data = run(root)
+        assert json.loads((root / "results" / "results.json").read_text()) == data
+        assert not (root / "source" / PRIVATE).exists()
+        stored = results_json(course.root, student)
+        if student == ERRORED:  # not a notebook: grade's error row is an error here too
+            assert data["score"] == 0 and "could not be graded" in data["output"]
+            continue
+        assert data["score"] == pytest.approx(stored["score"], abs=1e-6)
+        assert data["extra_data"]["isolation"].startswith("none needed")
+        assert "copying" not in json.dumps(data["tests"])
+
+
+def test_gradescope_bundle_bad_input_is_one_line(course, tmp_path):
+    from backproplab.export.gradescope_bundle import build_bundle
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,email\n" + "".join(f"{s},same@school.edu\n" for s in _roster(course)))
+    with pytest.raises(BackproplabError, match="have the same email"):
+        build_bundle(HW, course.root, tmp_path / "a.zip", roster)
+    with pytest.raises(BackproplabError, match="no column 'sid'"):
+        build_bundle(HW, course.root, tmp_path / "a.zip", roster, match="sid", roster_column="sid")
+    fake = tmp_path / "backproplab-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(fake, "w") as z:
+        z.writestr("backproplab/_data/autograder/harness.py", "")
+    roster.write_text("student_id,email\n" + "".join(f"{s},{s}@school.edu\n" for s in _roster(course)))
+    with pytest.raises(BackproplabError, match="student build"):
+        build_bundle(HW, course.root, tmp_path / "a.zip", roster, wheel=fake)
+    assert not (tmp_path / "a.zip").exists()

@@ -256,6 +256,9 @@ def test_bundle_layout_and_modes(course, bundles):
         config = json.loads(z.read("backproplab/config.json"))
     for name in ("setup.sh", "run_autograder"):
         assert (infos[name].external_attr >> 16) & 0o111
+        with zipfile.ZipFile(bundles["strict"]) as z:
+            syntax = subprocess.run(["bash", "-n"], input=z.read(name), capture_output=True)
+        assert syntax.returncode == 0, syntax.stderr
     assert any(n.startswith("backproplab-") and n.endswith(".whl") for n in infos)
     keys = [n for n in infos if n.endswith(".json") and "/keys/" in n]
     assert sorted(keys) == sorted(f"{PRIVATE}/keys/{s}.json" for s in STUDENTS)

@@ -56,17 +56,12 @@ def read_roster_students(path: Path) -> list[RosterStudent]:
     """The roster's students in order, with the names, email and LMS id it gives;
     RosterError on a missing student_id column, duplicates or unsafe ids."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise RosterError(f"cannot read roster {path}: {e}") from None
-    reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames or "student_id" not in [f.strip() for f in reader.fieldnames]:
-        raise RosterError(f"roster {path} has no student_id column (columns: {', '.join(reader.fieldnames or [])})")
+    columns, rows = _read_rows(path)
+    if "student_id" not in columns:
+        raise RosterError(f"roster {path} has no student_id column (columns: {', '.join(columns)})")
     students: list[RosterStudent] = []
     seen: set[str] = set()
-    for line, row in enumerate(reader, start=2):
-        raw = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None and isinstance(v, (str, type(None)))}
+    for line, raw in enumerate(rows, start=2):
         student = raw.get("student_id", "")
         if not student:
             raise RosterError(f"roster {path}, line {line}: empty student_id")
@@ -87,18 +82,29 @@ def read_roster_columns(path: Path, columns: list[str]) -> dict[str, dict[str, s
     For the LMS exports and the Gradescope bundle, whose matching columns (an email, a Canvas
     id, an SIS id) the instructor names: the roster may carry any columns besides student_id.
     """
-    students = read_roster_students(path)  # validates ids, duplicates, the student_id column
-    text = Path(path).read_text(encoding="utf-8-sig")
-    reader = csv.DictReader(text.splitlines())
-    have = [f.strip() for f in reader.fieldnames or []]
+    read_roster_students(path)  # validates ids, duplicates, the student_id column
+    have, rows = _read_rows(Path(path))
     missing = [c for c in columns if c not in have]
     if missing:
         raise RosterError(f"roster {path} has no column {', '.join(map(repr, missing))} (columns: {', '.join(have)})")
-    values: dict[str, dict[str, str]] = {}
-    for row in reader:
-        raw = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None and isinstance(v, (str, type(None)))}
-        values[raw["student_id"]] = {c: raw.get(c, "") for c in columns}
-    return {s.student_id: values[s.student_id] for s in students}
+    return {raw["student_id"]: {c: raw.get(c, "") for c in columns} for raw in rows}
+
+
+def roster_columns(path: Path) -> list[str]:
+    """The names of the roster's columns; RosterError when it cannot be read."""
+    return _read_rows(Path(path))[0]
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The roster's column names and its rows (names and values stripped); RosterError when unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RosterError(f"cannot read roster {path}: {e}") from None
+    reader = csv.DictReader(text.splitlines())
+    rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None and isinstance(v, (str, type(None)))}
+            for row in reader]
+    return [f.strip() for f in reader.fieldnames or []], rows
 
 
 def read_roster(path: Path) -> list[str]:

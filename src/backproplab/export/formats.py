@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from ..errors import BackproplabError
 from ..files import write_if_changed
-from ..course.roster import read_roster_columns
+from ..course.roster import read_roster_columns, roster_columns
 from ..report.data import ERROR, GRADED, STALE, ClassGrades, GradesError, StudentGrades, load_class
 from .gradescope import Visibility, results_json
 
@@ -99,7 +99,7 @@ def canvas_identities(grades: ClassGrades, roster: Path | None, columns: CanvasC
     from ..course.roster import read_roster_students
 
     wanted = [c for c in (columns.canvas_id, columns.sis_user_id, columns.sis_login_id) if c]
-    have = set(_roster_header(roster))
+    have = set(roster_columns(roster))
     # A column the instructor named must be there (RosterError lists the roster's columns);
     # a default one that is not is left empty.
     usable = [c for c in wanted if c in have or c in columns.explicit]
@@ -112,14 +112,6 @@ def canvas_identities(grades: ClassGrades, roster: Path | None, columns: CanvasC
                     *(row.get(c, "") if c in usable else "" for c in
                       (columns.canvas_id, columns.sis_user_id, columns.sis_login_id))]
     return out
-
-
-def _roster_header(roster: Path) -> list[str]:
-    try:
-        text = Path(roster).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return []  # read_roster_columns says why, in one line
-    return [f.strip() for f in next(csv.reader(text.splitlines()), [])]
 
 
 def canvas_csv(grades: ClassGrades, assignment_id: str, roster: Path | None = None,

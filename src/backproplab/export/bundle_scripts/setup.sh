@@ -19,8 +19,14 @@ for candidate in python3 python3.13 python3.12 python3.11; do
     if command -v "$candidate" >/dev/null 2>&1 && new_enough "$candidate"; then PYTHON="$candidate"; break; fi
 done
 if [ -z "$PYTHON" ]; then
-    # Ubuntu 22.04 (jammy) ships Python 3.10; its universe component has python3.11.
-    apt-get install -y -qq python3.11 python3.11-venv >/dev/null
+    # Ubuntu 22.04 (jammy) ships Python 3.10; its universe component has python3.11. Where that
+    # is not available, the deadsnakes PPA has it.
+    if ! apt-get install -y -qq python3.11 python3.11-venv >/dev/null; then
+        apt-get install -y -qq software-properties-common >/dev/null
+        add-apt-repository -y ppa:deadsnakes/ppa
+        apt-get update -qq
+        apt-get install -y -qq python3.11 python3.11-venv >/dev/null
+    fi
     PYTHON=python3.11
 fi
 new_enough "$PYTHON" || { echo "setup.sh: no Python >= 3.11 with venv could be installed" >&2; exit 1; }
