@@ -400,3 +400,12 @@ def test_gradescope_bundle_bad_input_is_one_line(course, tmp_path):
     with pytest.raises(BackproplabError, match="student build"):
         build_bundle(HW, course.root, tmp_path / "a.zip", roster, wheel=fake)
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_upload_options_are_checked_before_anything_is_written(course, tmp_path):
+    base = ["export", HW, "--course", str(course.root), "--out", str(tmp_path / "x.csv"), "--upload"]
+    result = CliRunner().invoke(main, [*base, "--format", "csv"])
+    assert result.exit_code != 0 and "--upload is for --format canvas" in result.output
+    result = CliRunner().invoke(main, [*base, "--format", "canvas", "--canvas-assignment-id", "4"])
+    assert result.exit_code != 0 and "--canvas-course-id" in result.output
+    assert not (tmp_path / "x.csv").exists()

@@ -240,15 +240,15 @@ def export(assignment: str, course: Path, fmt: str, out: Path | None, canvas_ass
       backproplab export hw1 --course COURSE --format canvas --canvas-assignment-id 1234 \\
           --roster roster.csv --canvas-id-column canvas_id --sis-login-id-column email
     """
-    from .export.formats import CanvasColumns, export as run
+    from .export.formats import CanvasColumns, ExportError, export as run
 
     named = {"canvas_id": canvas_id_column, "sis_user_id": sis_user_id_column, "sis_login_id": sis_login_id_column}
     columns = CanvasColumns(**{k: v for k, v in named.items() if v is not None},
                             explicit=frozenset(v for v in named.values() if v))
     if upload and fmt != "canvas":
-        raise Fail("--upload is for --format canvas")
+        raise ExportError("--upload is for --format canvas")
     if upload and not canvas_course_id:
-        raise Fail("--upload needs --canvas-course-id (the <id> in the course's Canvas address .../courses/<id>)")
+        raise ExportError("--upload needs --canvas-course-id (the <id> in the course's Canvas address .../courses/<id>)")
     path = run(assignment, course, fmt, out, canvas_assignment_id=canvas_assignment_id, roster=roster, columns=columns)
     click.echo(f"wrote {path}")
     if upload:
