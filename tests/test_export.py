@@ -236,6 +236,11 @@ def test_a_manual_score_in_the_gradebook_wins(course, tmp_path):
     assert float(rows["s04"][p2]) == 0.75
     assert float(rows["s04"][total]) == pytest.approx(sum(book["s04"].values()))
     assert float(rows["s04"][total]) != pytest.approx(results_json(root, "s04")["score"])
+    data = json.loads((export(HW, root, "gradescope") / "s04" / "results.json").read_text())
+    assert data["score"] == pytest.approx(sum(book["s04"].values()))
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+    (adjusted,) = [t for t in data["tests"] if "adjusted by the instructor" in t["name"]]
+    assert adjusted["name"].startswith("Problem 2:") and adjusted["max_score"] == 0
 
 
 def test_bad_input_is_one_line(course, tmp_path):
