@@ -150,3 +150,9 @@ def test_check_json(graded, monkeypatch):
     assert bad.exit_code == FAILURE
     failed = json.loads(bad.stdout)
     assert not failed["passed"] and all(not p["passed"] and p["lines"] for p in failed["problems"])
+
+
+def test_no_command_shows_the_help_and_exits_2():
+    result = invoke()
+    assert result.exit_code == USAGE and "Commands:" in result.output and "backproplab: error" not in result.output
+    assert invoke("--help").exit_code == 0 and invoke("grade", "--help").exit_code == 0

@@ -31,6 +31,7 @@ FAILURE = 1
 USAGE = 2
 COURSE_ENV = "BACKPROPLAB_COURSE"
 STUDENT_COMMANDS = ("check",)  # what the student build can run
+NO_ARGS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
 EPILOG = f"""\b
 Exit status: 0 success; 1 a runtime failure (a file or course that cannot be
@@ -71,6 +72,9 @@ class Commands(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra: Any):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NO_ARGS_HELP as e:  # `backproplab` alone: the help, as click shows it
+            e.show()
+            sys.exit(e.exit_code)
         except click.ClickException as e:
             click.echo(one_line(e), err=True)
             sys.exit(e.exit_code)
