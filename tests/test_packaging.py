@@ -111,6 +111,12 @@ def test_the_student_install_alone_runs_the_checks_of_every_assignment(tmp_path,
         todo = student("check", blank.name)
         assert todo.returncode == 1 and "some public checks fail" in todo.stdout, (hw, todo.stdout + todo.stderr)
     assert "not implemented yet" in student("check", notebooks["hw4-coding"][1].name).stdout
+    # A notebook inside a course directory (a TA checking a submission): its code runs in the sandbox,
+    # which works with what the student build installs.
+    inside = tmp_path / "hw4-coding" / "course" / "check-me.ipynb"
+    shutil.copy(notebooks["hw4-coding"][0], inside)
+    boxed = student("check", str(inside))
+    assert boxed.returncode == 0 and "code cells run in the sandbox" in boxed.stdout, boxed.stdout + boxed.stderr
 
     for command in (["grade", "hw1-gradient-descent", "--course", str(tmp_path)], ["demo"], ["list"]):
         refused = student(*command)
