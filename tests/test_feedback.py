@@ -139,8 +139,9 @@ def test_a_bad_roster_is_one_line(tmp_path):
 
 
 def test_feedback_command_without_grades_is_one_line(hw1_course):
+    """Nothing graded yet is a runtime failure (exit 1), said in one line."""
     result = CliRunner().invoke(main, ["feedback", "hw1-gradient-descent", "--course", str(hw1_course)])
-    assert result.exit_code == 2 and "nothing of hw1-gradient-descent has been graded" in result.output
+    assert result.exit_code == 1 and "nothing of hw1-gradient-descent has been graded" in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 

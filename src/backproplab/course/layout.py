@@ -22,16 +22,26 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..assignment import Assignment, load
 from ..errors import ConfigError
 from ..files import write_if_changed
+
+if TYPE_CHECKING:  # assignment.py loads the problem types (sympy): only `generated` needs it
+    from ..assignment import Assignment
 
 PRIVATE = Path(".backproplab")  # the course's own files: secret, keys, run logs
 SECRET_FILE = PRIVATE / "secret"
 RESULTS = "results.json"
 
 SOURCE_STUDENT = "(source)"  # seeds the source notebook; not a valid student id
+# A folder holding one of these is a course directory (nbgrader's config and gradebook, our files).
+COURSE_MARKERS = ("nbgrader_config.py", "gradebook.db", PRIVATE.name)
+
+
+def is_course(folder: Path) -> bool:
+    """Whether `folder` is a course directory (it holds nbgrader's config or gradebook, or ours)."""
+    return any(os.path.lexists(Path(folder) / m) for m in COURSE_MARKERS)
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,8 @@ def generated(name: str, course: Path) -> tuple[Assignment, Layout, list[str]]:
 
     Raises AssignmentError for an unknown assignment, NotGenerated when `generate` has not run.
     """
+    from ..assignment import load
+
     assignment = load(name)
     course = Path(course).resolve()
     layout = Layout(course, assignment.name)

@@ -95,6 +95,15 @@ class GradeSummary:
     missing: list[str] = field(default_factory=list)
     seconds: float = 0.0
     isolation: str = ""
+    max_score: float = 0.0
+    scores: dict[str, float] = field(default_factory=dict)  # every graded submission asked for, resumed too
+
+    def to_json(self) -> dict[str, Any]:
+        """`backproplab grade --json`: the run's counts, error rows and the scores."""
+        return {"assignment": self.assignment, "graded": self.graded, "resumed": self.resumed,
+                "errors": [{"student": s, "error": why} for s, why in self.errors], "missing": self.missing,
+                "seconds": round(self.seconds, 3), "isolation": self.isolation, "max_score": self.max_score,
+                "scores": dict(sorted(self.scores.items()))}
 
     def describe(self) -> str:
         lines = [f"graded {self.graded} submission(s) of {self.assignment} in {self.seconds:.1f} s"
@@ -305,7 +314,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
         found = [s for s in found if s in students]
         missing = [s for s in missing if s in students]
         errors = [e for e in errors if e[0] in students]  # rows about other folders are not asked for
-    summary = GradeSummary(assignment.name, errors=list(errors), missing=missing)
+    summary = GradeSummary(assignment.name, errors=list(errors), missing=missing, max_score=assignment.points)
 
     todo = []
     for s in found:
@@ -317,6 +326,8 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
                     summary.resumed += 1
                     if stored.get("status") == "error":  # still broken: the re-run reports it again
                         summary.errors.append((s, stored.get("error") or "not graded"))
+                    else:
+                        summary.scores[s] = float(stored.get("score", 0.0))
                     continue
             except (OSError, json.JSONDecodeError):
                 pass
@@ -343,6 +354,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
             summary.errors.append((data["student"], data["error"]))
         else:
             summary.graded += 1
+            summary.scores[data["student"]] = float(data["score"])
         if progress:
             progress(len(todo))
 

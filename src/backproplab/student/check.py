@@ -21,16 +21,15 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..answers import form_messages, parse_answers
+from ..course.layout import is_course
 from ..grade.submission import NotebookError, read_submission
 
 CELL_TIMEOUT_S = 60
-# A folder holding one of these is (part of) a course directory.
-COURSE_MARKERS = ("nbgrader_config.py", "gradebook.db", ".backproplab")
 
-__all__ = ["NotebookError", "check_notebook"]
+__all__ = ["NotebookCheck", "NotebookError", "ProblemCheck", "check_notebook", "run_checks"]
 
 
 def _forms(test_source: str) -> dict | None:
@@ -61,16 +60,75 @@ def needs_sandbox(path: Path) -> str | None:
         return "its folder belongs to another user"
     for where in (folder, Path.cwd().resolve()):
         for d in (where, *where.parents):
-            if any(os.path.lexists(d / m) for m in COURSE_MARKERS):
+            if is_course(d):
                 return f"{'it' if where == folder else 'the current folder'} is inside a course directory ({d})"
     return None
 
 
+@dataclass
+class ProblemCheck:
+    """What the public checks say about one problem: a hand problem's form, or a coding problem's tests."""
+
+    key: str
+    kind: str  # "hand" | "code"
+    passed: bool
+    lines: list[str]  # the reasons a hand answer is not readable, or the public tests' output
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "kind": self.kind, "passed": self.passed, "lines": self.lines}
+
+
+@dataclass
+class NotebookCheck:
+    """The public checks of one notebook, and where its code cells ran."""
+
+    notebook: Path
+    problems: list[ProblemCheck]
+    sandbox: str | None  # why the code cells ran in the sandbox, or None: with the caller's rights
+    has_code: bool
+
+    @property
+    def passed(self) -> bool:
+        return all(p.passed for p in self.problems)
+
+    def report(self) -> list[str]:
+        """What `backproplab check` prints: where code ran, a line per problem, the verdict."""
+        out = []
+        if self.has_code:
+            out.append(f"code cells run in the sandbox: {self.sandbox}" if self.sandbox else
+                       "code cells run with your own rights (your notebook, outside a course directory)")
+        for p in self.problems:
+            mark = "ok  " if p.passed else "FAIL"
+            if p.kind == "hand":
+                out.append(f"{mark} {p.key}: " + ("answers readable, values graded after you submit" if p.passed
+                                                   else "; ".join(p.lines)))
+            else:
+                out.append(f"{mark} {p.key}: public tests " + ("pass" if p.passed else "fail"))
+                out += [f"     {line}" for line in p.lines]
+        out.append("all public checks pass" if self.passed else "some public checks fail")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """`backproplab check --json`."""
+        return {"notebook": str(self.notebook), "passed": self.passed,
+                "code_runs": ("sandbox" if self.sandbox else "own rights") if self.has_code else None,
+                "sandbox_reason": self.sandbox, "problems": [p.to_json() for p in self.problems]}
+
+
 def check_notebook(path: Path, echo: Callable[[str], None] = print, weak_ok: bool = False) -> bool:
-    """Print the public checks of every problem; True when all pass.
+    """Print the public checks of every problem (`run_checks`); True when all pass."""
+    result = run_checks(path, weak_ok)
+    for line in result.report():
+        echo(line)
+    return result.passed
+
+
+def run_checks(path: Path, weak_ok: bool = False) -> NotebookCheck:
+    """The public checks of every problem of the notebook at `path`.
 
     Code cells run in the sandbox when `needs_sandbox` says so (SandboxError when
     bubblewrap cannot start and `weak_ok` is not set), else in a plain process.
+    NotebookError when the file is not a notebook with backproplab problems.
     """
     raw = read_submission(Path(path), set())  # validates the file (size, JSON, nbformat)
     ids = {}
@@ -82,34 +140,22 @@ def check_notebook(path: Path, echo: Callable[[str], None] = print, weak_ok: boo
     if not keys:
         raise NotebookError("no backproplab problems found (cells with grade ids pN and pN_test)")
     why = needs_sandbox(Path(path))
-    runner = _Sandboxed(weak_ok) if why else None
-    if any(_forms(ids[f"{k}_test"]) is None for k in keys):
-        echo(f"code cells run in the sandbox: {why}" if why else
-             "code cells run with your own rights (your notebook, outside a course directory)")
+    has_code = any(_forms(ids[f"{k}_test"]) is None for k in keys)
+    runner = _Sandboxed(weak_ok) if why and has_code else None
     try:
-        return _check(keys, ids, echo, runner)
+        return NotebookCheck(Path(path), [_check(key, ids, runner) for key in keys], why, has_code)
     finally:
         if runner is not None:
             runner.close()
 
 
-def _check(keys: list[str], ids: dict[str, str], echo: Callable[[str], None], runner: "_Sandboxed | None") -> bool:
-    all_ok = True
-    for key in keys:
-        forms = _forms(ids[f"{key}_test"])
-        if forms is not None:
-            lines = list(form_messages(parse_answers(ids[key]), forms).values())
-            ok = not lines
-            echo(f"{'ok  ' if ok else 'FAIL'} {key}: " + ("answers readable, values graded after you submit" if ok else "; ".join(lines)))
-        else:
-            result = (runner.run_pair if runner else run_pair)(key, ids[key], ids[f"{key}_test"])
-            ok = result.passed
-            echo(f"{'ok  ' if ok else 'FAIL'} {key}: public tests " + ("pass" if ok else "fail"))
-            for line in result.output.splitlines():
-                echo(f"     {line}")
-        all_ok &= ok
-    echo("all public checks pass" if all_ok else "some public checks fail")
-    return all_ok
+def _check(key: str, ids: dict[str, str], runner: "_Sandboxed | None") -> ProblemCheck:
+    forms = _forms(ids[f"{key}_test"])
+    if forms is not None:
+        lines = list(form_messages(parse_answers(ids[key]), forms).values())
+        return ProblemCheck(key, "hand", not lines, lines)
+    result = (runner.run_pair if runner else run_pair)(key, ids[key], ids[f"{key}_test"])
+    return ProblemCheck(key, "code", result.passed, result.output.splitlines())
 
 
 @dataclass
