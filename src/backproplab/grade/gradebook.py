@@ -122,16 +122,16 @@ class GradebookWriter:
         if not self.layout.gradebook.exists():
             raise FileNotFoundError(f"no gradebook at {self.layout.gradebook}: run `backproplab generate` first")
         self.gb = Gradebook(gradebook_url(self.layout.course))
-        # SQLAlchemy's flush allocates thousands of objects per batch, and every collection
-        # of the oldest generation then walks the whole heap (sympy's caches, nbgrader's
-        # modules): twice the cost of the rows themselves. What is alive now lives for the
-        # run, so it is taken out of the collector's view until the writer closes.
-        gc.freeze()
         self.nb_assignment = self.gb.find_assignment(self.assignment.name)
         db = self.gb.db
         self.students = {sid for (sid,) in db.query(Student.id)}
         self.submissions = {s.student_id: s for s in
                             db.query(SubmittedAssignment).filter(SubmittedAssignment.assignment_id == self.nb_assignment.id)}
+        # SQLAlchemy's flush allocates thousands of objects per batch, and every collection
+        # of the oldest generation then walks the whole heap (sympy's caches, nbgrader's
+        # modules): twice the cost of the rows themselves. What is alive now lives for the
+        # run, so it is taken out of the collector's view until the writer closes.
+        gc.freeze()
         return self
 
     def record(self, data: dict) -> None:
