@@ -27,8 +27,9 @@ def write_json_atomic(path: Path, data: Any) -> None:
     """`data` as indented JSON, written atomically (not fsynced: callers that need durability have it elsewhere)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
+    # json.dumps, then one write: json.dump with an indent writes each token on its own,
+    # which costs twice as much for a results.json; the bytes are the same.
+    tmp.write_text(json.dumps(data, indent=1))
     os.replace(tmp, path)
 
 
