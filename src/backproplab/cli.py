@@ -60,8 +60,14 @@ def _students(course: Path, assignment: str, student: str | None) -> list[str]:
     return ids
 
 
+def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from .cluster import check_scheduler
+
+    return None if value is None else check_scheduler(value)  # before the course is read
+
+
 SCHEDULER = click.option(
-    "--scheduler", default=None, metavar="ADDRESS",
+    "--scheduler", default=None, metavar="ADDRESS", callback=_scheduler,
     help="Run on dask.distributed: a scheduler's address (tcp://HOST:8786) or local:N for N worker "
          "processes on this machine (see docs/cluster.md). Needs the cluster extra: "
          'pip install "backproplab[cluster]".')

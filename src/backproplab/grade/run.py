@@ -430,7 +430,8 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
         write_json_atomic(layout.results_json(data["student"]), data)
 
     def record(data: dict) -> None:
-        summary.isolation = summary.isolation or data.get("isolation", "")
+        if summary.isolation in ("", NO_CODE):  # on Dask: what the workers' sandboxes report (an error row runs none)
+            summary.isolation = data.get("isolation") or summary.isolation
         if data["status"] == "error":
             summary.errors.append((data["student"], data["error"]))
         else:
