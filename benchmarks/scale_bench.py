@@ -70,6 +70,8 @@ def main() -> None:
         print(f"{args.assignment}: {args.students} submissions made in {time.perf_counter() - start:.1f} s")
         reference: dict | None = None
         rows = []
+        print(f"{'workers':>7} {'local pool s':>12} {'dask s':>8} {'dask subs/s/worker':>18} "
+              f"{'local subs/s/worker':>19} {'dask/local':>10}", flush=True)
         for n in args.workers:
             local = shutil.copytree(course, root / f"local-{n}", symlinks=True)
             local_s = timed(local, args.assignment, workers=n)
@@ -85,14 +87,11 @@ def main() -> None:
                     sys.exit(f"scores differ in {run.name}: {len(got)} results, "
                              f"{sum(got.get(s) != v for s, v in reference.items())} different")
             rows.append((n, local_s, dask_s))
+            print(f"{n:>7} {local_s:>12.1f} {dask_s:>8.1f} {args.students / dask_s / n:>18.1f} "
+                  f"{args.students / local_s / n:>19.1f} {dask_s / local_s:>10.2f}", flush=True)
             shutil.rmtree(local)
             shutil.rmtree(dask)
 
-    print(f"{'workers':>7} {'local pool s':>12} {'dask s':>8} {'dask subs/s/worker':>18} "
-          f"{'local subs/s/worker':>19} {'dask/local':>10}")
-    for n, local_s, dask_s in rows:
-        print(f"{n:>7} {local_s:>12.1f} {dask_s:>8.1f} {args.students / dask_s / n:>18.1f} "
-              f"{args.students / local_s / n:>19.1f} {dask_s / local_s:>10.2f}")
     one = rows[0][2]
     for n, _, dask_s in rows[1:]:
         print(f"dask speed-up {rows[0][0]} -> {n} workers: {one / dask_s:.2f}x")
