@@ -174,6 +174,19 @@ def _students(course: Path, assignment: str, student: str | None) -> list[str]:
     return ids
 
 
+def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from .cluster import check_scheduler
+
+    return None if value is None else check_scheduler(value)  # before the course is read
+
+
+SCHEDULER = click.option(
+    "--scheduler", default=None, metavar="ADDRESS", callback=_scheduler,
+    help="Run on dask.distributed: a scheduler's address (tcp://HOST:8786) or local:N for N worker "
+         "processes on this machine (see docs/cluster.md). Needs the cluster extra: "
+         'pip install "backproplab[cluster]".')
+
+
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(package_name="backproplab", help="Show the version and exit.")
 def main() -> None:
@@ -211,7 +224,8 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--roster", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
               help="CSV with a student_id column (first_name, last_name, email, lms_user_id go into the gradebook).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: all cores).")
-def generate(assignment: str, course: Path, roster: Path, jobs: int | None) -> None:
+@SCHEDULER
+def generate(assignment: str, course: Path, roster: Path, jobs: int | None, scheduler: str | None) -> None:
     """Generate one variant of ASSIGNMENT per student, with answer keys.
 
     \b
@@ -226,7 +240,7 @@ def generate(assignment: str, course: Path, roster: Path, jobs: int | None) -> N
     with progress_bar(len(students), "generating") as bar:
         task = bar.add_task("generate", total=len(students))
         summary = run(assignment, course, students, jobs=jobs, progress=lambda: bar.advance(task),
-                      people={s.student_id: s.person for s in roster_students})
+                      people={s.student_id: s.person for s in roster_students}, scheduler=scheduler)
     click.echo(f"generated {summary.assignment} for {summary.students} students in {summary.course}")
     click.echo(f"  source:   source/{summary.assignment}/  (nbgrader generate_assignment has run)")
     click.echo(f"  students: release/{summary.assignment}/<student_id>/{summary.assignment}.ipynb and handout.html")
@@ -293,10 +307,11 @@ def check(notebook: Path, weak_ok: bool, as_json: bool) -> None:
 @click.option("--student", default=None, help="Grade only this student.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Parallel workers (default: all cores).")
 @click.option("--regrade", is_flag=True, help="Grade again what was already graded.")
+@SCHEDULER
 @WEAK
 @JSON
 def grade(assignment: str, course: Path, student: str | None, workers: int | None, regrade: bool,
-          weak_ok: bool, as_json: bool) -> None:
+          scheduler: str | None, weak_ok: bool, as_json: bool) -> None:
     """Grade every submission under submitted/<student>/ASSIGNMENT/.
 
     Exit status 1 when a submission could not be graded (its error row is in the output).
@@ -311,7 +326,7 @@ def grade(assignment: str, course: Path, student: str | None, workers: int | Non
     with progress_bar(len(students), "grading") as bar:
         task = bar.add_task("grade", total=None)
         summary = grade_assignment(assignment, course, students=students if student else None,
-                                   workers=workers, regrade=regrade, weak_ok=weak_ok,
+                                   workers=workers, regrade=regrade, weak_ok=weak_ok, scheduler=scheduler,
                                    progress=lambda total: bar.update(task, total=total, advance=1))
     if as_json:
         emit(summary.to_json())

@@ -11,6 +11,7 @@ holds only the students' own folders, which is what an LMS upload or the exchang
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -81,31 +82,66 @@ else:
 '''
 
 
-def write_student(course: Path, assignment: Assignment, secret: bytes, student: str) -> int:
-    """All files of one student; returns how many were written."""
-    layout = Layout(course, assignment.name)
+@dataclass
+class StudentFiles:
+    """Everything `generate` writes for one student, as text (made anywhere, written by the client)."""
+
+    student: str
+    notebook: str
+    handout: str
+    key_json: str
+    key_html: str
+
+
+def render_student(assignment: Assignment, secret: bytes, student: str) -> StudentFiles:
+    """One student's variants, rendered: released notebook (with its fingerprint), handout, key."""
     items = student_items(assignment, secret, student)
     handout, key_page = pages(assignment, student, items)
     notebook = build_notebook(assignment, items, "student", fingerprint(secret, assignment, student))
-    write_if_changed(layout.released_notebook(student), dumps(notebook))
-    write_if_changed(layout.release_dir(student) / "handout.html", handout)
     key = make_key(assignment, student, ((it.spec, it.seed, it.variant) for it in items))
-    write_private(course, layout.key_json(student), dumps_key(key))
-    write_private(course, layout.key_html(student), key_page)
+    return StudentFiles(student, dumps(notebook), handout, dumps_key(key), key_page)
+
+
+def write_student_files(course: Path, assignment: Assignment, files: StudentFiles) -> int:
+    """Write one student's files into the course; returns how many."""
+    layout = Layout(course, assignment.name)
+    write_if_changed(layout.released_notebook(files.student), files.notebook)
+    write_if_changed(layout.release_dir(files.student) / "handout.html", files.handout)
+    write_private(course, layout.key_json(files.student), files.key_json)
+    write_private(course, layout.key_html(files.student), files.key_html)
     return 4
+
+
+def write_student(course: Path, assignment: Assignment, secret: bytes, student: str) -> int:
+    """All files of one student; returns how many were written."""
+    return write_student_files(course, assignment, render_student(assignment, secret, student))
 
 
 _WORK: tuple | None = None
 
 
-def _init(course: Path, name: str, secret: bytes) -> None:
+def _init(course: Path, assignment: Assignment, secret: bytes) -> None:
     global _WORK
-    _WORK = (course, load(name), secret)
+    _WORK = (course, assignment, secret)
 
 
 def _work(student: str) -> int:
     assert _WORK is not None
     return write_student(_WORK[0], _WORK[1], _WORK[2], student)
+
+
+@dataclass(frozen=True)
+class RenderTask:
+    """What a Dask worker is sent to render one student (it needs no course directory)."""
+
+    assignment: Assignment
+    secret: bytes
+    student: str
+
+
+def render_task(task: RenderTask) -> StudentFiles:
+    """On a Dask worker: one student's files, as text."""
+    return render_student(task.assignment, task.secret, task.student)
 
 
 NBGRADER_STAGING = PRIVATE / "nbgrader-release"
@@ -190,13 +226,14 @@ def write_source(course: Path, assignment: Assignment, secret: bytes) -> None:
 
 
 def generate(name: str, course: Path, students: list[str], jobs: int | None = None, nbgrader: bool = True,
-             progress=None, people: dict[str, Person] | None = None) -> GenerateSummary:
+             progress=None, people: dict[str, Person] | None = None, scheduler: str | None = None) -> GenerateSummary:
     """Generate assignment `name` for `students` into `course`; `people` are the roster's names,
     emails and LMS ids, recorded in the gradebook with every student.
 
     With several jobs, the worker processes start on the students at once, and this process
     meanwhile writes the source notebook and runs nbgrader's generate_assignment on it (about
-    a second on one core).
+    a second on one core). With `scheduler` (tcp://HOST:PORT or local:N) dask.distributed
+    workers render the students' files and this process writes them (the bytes are the same).
     """
     assignment = load(name)
     course = prepare_course(course)
@@ -206,24 +243,38 @@ def generate(name: str, course: Path, students: list[str], jobs: int | None = No
     write_private(course, layout.roster, "\n".join(students) + "\n")
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(students)))
     files = 0
-    if jobs == 1:
+
+    def course_files() -> None:
         write_source(course, assignment, secret)
         if nbgrader:
             run_nbgrader_generate(course, assignment.name)
             record_students(course, students, people)
-        _init(course, name, secret)
+
+    if scheduler is not None:
+        from ..cluster import connect, map_unordered
+
+        with connect(scheduler) as client:
+            done = map_unordered(client, render_task, ((s, RenderTask(assignment, secret, s)) for s in students))
+            first = next(done, None)  # the workers are busy now: write the source meanwhile
+            course_files()
+            for student, rendered, error in itertools.chain([first] if first else [], done):
+                if error is not None:
+                    raise CourseError(f"generating {student} failed on a Dask worker: {type(error).__name__}: {error}")
+                files += write_student_files(course, assignment, rendered)
+                if progress:
+                    progress()
+    elif jobs == 1:
+        course_files()
+        _init(course, assignment, secret)
         for s in students:
             files += _work(s)
             if progress:
                 progress()
     else:
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(jobs, initializer=_init, initargs=(course, name, secret)) as pool:
+        with ctx.Pool(jobs, initializer=_init, initargs=(course, assignment, secret)) as pool:
             done = pool.imap_unordered(_work, students, chunksize=2)  # small chunks: no worker idles at the end
-            write_source(course, assignment, secret)
-            if nbgrader:
-                run_nbgrader_generate(course, assignment.name)
-                record_students(course, students, people)
+            course_files()
             for n in done:
                 files += n
                 if progress:

@@ -30,7 +30,7 @@ from typing import Any
 from ..answers import Parsed, to_floats
 from ..assignment import Assignment
 from ..course.layout import Layout
-from ..key import KeyAnswer, KeyProblem, UnreadableKey, read_key
+from ..key import Key, KeyAnswer, KeyProblem, UnreadableKey, read_key
 from ..tolerance import close
 
 MAX_SHARED = 2  # classmates whose right answer a value may be, and still point at someone
@@ -136,4 +136,15 @@ class CopyIndex:
             names = [n for n, _ in evidence[other]]
             found.append(f"possible copying: {', '.join(f'`{n}`' for n in names)} ({len(names)} of {len(numeric)} "
                          f"answers) wrong for {student}, right for the variant of {other}")
+        return found
+
+    def submission_flags(self, student: str, key: Key, answers: dict[str, Parsed]) -> dict[str, list[str]]:
+        """The flags of each hand problem of `student`'s submission (its parsed answer cells, by
+        problem key), against the whole class: problem key -> flags (only problems with some)."""
+        found = {}
+        for entry in key.problems:
+            if entry.key in answers:
+                flags = self.flags(student, entry, answers[entry.key])
+                if flags:
+                    found[entry.key] = flags
         return found

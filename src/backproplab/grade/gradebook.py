@@ -10,6 +10,7 @@ whichever route (`backproplab grade` or `nbgrader autograde`) graded the submiss
 from __future__ import annotations
 
 import gc
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -97,6 +98,7 @@ def read_book(layout: Layout, assignment: Assignment) -> Book:
 
 
 BATCH = 100  # submissions per transaction: each commit is an fsync
+FLUSH_S = 5.0  # ... and at least this often while results arrive (a slow run still commits as it goes)
 
 
 class GradebookWriter:
@@ -111,6 +113,7 @@ class GradebookWriter:
     def __init__(self, layout: Layout, assignment: Assignment, on_commit: Callable[[dict], None] | None = None):
         self.layout, self.assignment, self.on_commit = layout, assignment, on_commit
         self.pending: list[dict] = []
+        self.oldest = 0.0  # when the oldest pending result arrived
         self.gb = None
 
     def __enter__(self) -> "GradebookWriter":
@@ -135,8 +138,10 @@ class GradebookWriter:
         return self
 
     def record(self, data: dict) -> None:
+        if not self.pending:
+            self.oldest = time.monotonic()
         self.pending.append(data)
-        if len(self.pending) >= BATCH:
+        if len(self.pending) >= BATCH or time.monotonic() - self.oldest >= FLUSH_S:
             self.flush()
 
     def _submission(self, student: str):

@@ -19,6 +19,7 @@ feedback page.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -28,20 +29,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..answers import parse_answers
+from ..answers import Parsed, parse_answers
 from ..assignment import Assignment
 from ..course.layout import Layout, generated, secure_private
 from ..course.roster import STUDENT_ID
 from ..course.fingerprint import course_notebook_owners
 from ..errors import BackproplabError, ConfigError
 from ..files import digest, write_json_atomic
-from ..key import KeyProblem, UnreadableKey, read_key
+from ..key import Key, KeyProblem, UnreadableKey, read_key
 from .copying import CopyIndex
 from .feedback import write_class_feedback
 from .hand import grade_hand
 from .result import CheckResult, ProblemResult
 from .sandbox.inside.wire import clean
-from .submission import NotebookError, WrongNotebook, folder_problem, parse_notebook, read_submission, wrong_notebook
+from .submission import (NotebookError, WrongNotebook, decode_notebook, folder_problem, parse_notebook, read_notebook_file,
+                         wrong_notebook)
 
 NO_CODE = "none needed: no student code was run (hand answers are parsed, never executed)"
 
@@ -120,11 +122,69 @@ class GradeSummary:
 
 
 @dataclass
+class SubmissionData:
+    """One submission as plain data: all a worker needs to grade it, without the course directory.
+
+    Read where the course is (`read_data`) and shipped to whoever grades it (a local worker
+    process or a Dask worker on another machine).
+    """
+
+    student: str
+    notebook: bytes | dict | None  # the submitted file's bytes (or a loaded notebook); None if unreadable
+    key: Key | None  # the student's own answer key; None if unreadable
+    name: str = ""  # the notebook's file name
+    others: list[str] = field(default_factory=list)  # other notebooks handed in beside it
+    digest: str = ""  # sha256 of the submitted file
+    problem: str | None = None  # why it cannot be graded (no key, unreadable file): one error row
+
+
+def read_data(layout: Layout, student: str, notebook: Path | dict | None = None) -> SubmissionData:
+    """`student`'s key and submitted notebook (default submitted/<student>/<HW>/<HW>.ipynb, or an
+    already-loaded notebook dict) as data; never raises for bad input (see `problem`)."""
+    path = None if isinstance(notebook, dict) else Path(notebook or layout.submission_dir(student) / layout.notebook_name)
+    data = SubmissionData(student, notebook if isinstance(notebook, dict) else None, None,
+                          name=path.name if path else layout.notebook_name)
+    try:
+        data.key = read_key(layout.key_json(student))
+    except UnreadableKey:
+        data.problem = f"no answer key for {student}: was the assignment generated for them?"
+        data.digest = digest(path) if path else ""
+        return data
+    if path is not None:
+        try:
+            data.notebook, data.others = read_notebook_file(path)
+            data.digest = hashlib.sha256(data.notebook).hexdigest()
+        except NotebookError as e:
+            data.problem, data.digest = str(e), digest(path)
+    return data
+
+
+@dataclass
+class Graded:
+    """A graded submission and the hand answers read from it (for the copying flags)."""
+
+    result: SubmissionResult
+    answers: dict[str, Parsed] = field(default_factory=dict)  # problem key -> parsed answer cell
+
+    def flag_copying(self, copies: CopyIndex | None, key: Key | None) -> None:
+        """Add the copying flags of `copies` (built over the whole class) to the result's problems."""
+        if copies is None or key is None or not self.answers:
+            return
+        flags = copies.submission_flags(self.result.student, key, self.answers)
+        for pr in self.result.problems:
+            pr.flags += flags.get(pr.key, [])
+
+
+@dataclass
 class Grader:
-    """What a worker needs to grade any submission of one assignment."""
+    """What a worker needs to grade any submission of one assignment.
+
+    `layout` is needed only to read submissions (`grade`); a Dask worker, which has no
+    course directory, is handed `owners` and grades `SubmissionData` (`grade_data`).
+    """
 
     assignment: Assignment
-    layout: Layout
+    layout: Layout | None = None
     copies: CopyIndex | None = None
     owners: dict[str, str] | None = None  # fingerprint -> whose notebook (course.variants.notebook_owners)
     weak_ok: bool = False  # grade with the weaker fallback where bubblewrap cannot start
@@ -133,6 +193,7 @@ class Grader:
     def notebook_owners(self) -> dict[str, str]:
         """Whose notebook each fingerprint of the assignment is: the roster's and the source's."""
         if self.owners is None:
+            assert self.layout is not None, "a Grader without a course directory is given the owners"
             self.owners = course_notebook_owners(self.layout, self.assignment)
         return self.owners
 
@@ -155,34 +216,41 @@ class Grader:
             self._sandbox = None
 
     def grade(self, student: str, notebook: Path | dict | None = None) -> SubmissionResult:
-        """Grade `student`'s submission (their key, their cells); never raises for bad input.
+        """Grade `student`'s submission (their key, their cells), copying flags included; never
+        raises for bad input.
 
         `notebook` is the submitted file (default: submitted/<student>/<HW>/<HW>.ipynb)
         or an already-loaded notebook dict (nbgrader's autograde hands us one).
         """
+        assert self.layout is not None
+        data = read_data(self.layout, student, notebook)
+        graded = self.grade_data(data)
+        graded.flag_copying(self.copies, data.key)
+        return graded.result
+
+    def grade_data(self, data: SubmissionData) -> Graded:
+        """Grade one submission given as data (no file is read); never raises for bad input."""
         start = time.perf_counter()
-        if not isinstance(notebook, dict):
-            notebook = notebook or self.layout.submission_dir(student) / self.layout.notebook_name
-        result = SubmissionResult(student, "graded", 0.0, self.assignment.points,
-                                  digest="" if isinstance(notebook, dict) else digest(notebook))
-        try:
-            key = read_key(self.layout.key_json(student))
-        except UnreadableKey:
-            return self._error(result, f"no answer key for {student}: was the assignment generated for them?", start)
+        result = SubmissionResult(data.student, "graded", 0.0, self.assignment.points, digest=data.digest)
+        graded = Graded(result)
+        if data.problem is not None or data.key is None or data.notebook is None:
+            return self._error(graded, data.problem or "not graded", start)
+        key = data.key
         wanted = {p.key for p in key.problems}
         try:
-            sub = parse_notebook(notebook, wanted) if isinstance(notebook, dict) else read_submission(notebook, wanted)
+            sub = (parse_notebook(data.notebook, wanted) if isinstance(data.notebook, dict)
+                   else decode_notebook(data.notebook, data.name, wanted, data.others))
         except NotebookError as e:
-            return self._error(result, str(e), start)
+            return self._error(graded, str(e), start)
         result.notes = sub.notes
-        result.wrong_notebook = wrong_notebook(sub.raw, student, self.notebook_owners())
+        result.wrong_notebook = wrong_notebook(sub.raw, data.student, self.notebook_owners())
         if result.wrong_notebook is not None:  # graded as the student's own variant only when it is theirs
-            return self._error(result, result.wrong_notebook.message, start)
+            return self._error(graded, result.wrong_notebook.message, start)
         with self.task_runner() as runner:  # one sandbox session for all of this submission's code
             for entry in key.problems:
                 source = sub.cells.get(entry.key)
                 try:
-                    pr = self._grade_problem(student, entry, source, runner)
+                    pr = self._grade_problem(entry, source, runner, graded.answers)
                 except Exception as e:  # a grader bug must cost one problem, not the run
                     pr = ProblemResult(entry.key, entry.points,
                                        error=f"internal grading error: {type(e).__name__}: {e}")
@@ -190,9 +258,10 @@ class Grader:
         result.score = round(sum(p.score for p in result.problems), 6)
         result.isolation = self._sandbox.isolation if self._sandbox is not None else NO_CODE
         result.seconds = time.perf_counter() - start
-        return result
+        return graded
 
-    def _grade_problem(self, student: str, entry: KeyProblem, source: str | None, runner: Any) -> ProblemResult:
+    def _grade_problem(self, entry: KeyProblem, source: str | None, runner: Any,
+                       answers: dict[str, Parsed]) -> ProblemResult:
         if entry.code is not None:
             if source is None:
                 return ProblemResult(entry.key, entry.points, error="answer cell missing from the notebook",
@@ -202,18 +271,20 @@ class Grader:
             return grade_code(entry.key, entry.code.task, entry.seed_int, entry.points, source, runner, entry.credit)
         parsed = parse_answers(source) if source is not None else None  # once, for the grade and the copying flags
         pr = grade_hand(entry, parsed)
-        if self.copies is not None and parsed is not None:
-            pr.flags += self.copies.flags(student, entry, parsed)
+        if parsed is not None:
+            answers[entry.key] = parsed
         return pr
 
-    def refuse(self, student: str, why: str) -> SubmissionResult:
+    def refuse(self, student: str, why: str, digest: str = "") -> SubmissionResult:
         """An error result for a submission that is not read at all (a link, say), with the reason."""
-        return self._error(SubmissionResult(student, "graded", 0.0, self.assignment.points), why, time.perf_counter())
+        return self._error(Graded(SubmissionResult(student, "graded", 0.0, self.assignment.points, digest=digest)),
+                           why, time.perf_counter()).result
 
-    def _error(self, result: SubmissionResult, why: str, start: float) -> SubmissionResult:
+    def _error(self, graded: Graded, why: str, start: float) -> Graded:
+        result = graded.result
         result.status, result.error, result.score = "error", why, 0.0
         result.seconds = time.perf_counter() - start
-        return result
+        return graded
 
 
 @dataclass
@@ -259,6 +330,22 @@ def check_isolation(assignment: Assignment, weak_ok: bool) -> str:
         raise GradeError(str(e)) from None
 
 
+def _graded_here(stack: ExitStack, grader: Grader, todo: list[str], workers: int | None):
+    """The results.json records of `todo` graded on this machine: in a pool of worker processes
+    (forked, so each has the grader's copy index and owners), each with its own warm sandbox."""
+    grader.notebook_owners()  # once, before the workers fork
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    if workers == 1:
+        _init_worker(grader)
+        stack.callback(grader.close)
+        return map(_grade_one, todo)
+    # The workers start before the gradebook is opened, so importing nbgrader
+    # here overlaps with their first submissions.
+    pool = stack.enter_context(multiprocessing.get_context("fork").Pool(
+        workers, initializer=_init_worker, initargs=(grader,)))
+    return pool.imap_unordered(_grade_one, todo, chunksize=4)
+
+
 def find_submissions(layout: Layout, roster: list[str]) -> tuple[list[str], list[tuple[str, str]], list[str]]:
     """(students with a submission, error rows for odd entries, roster students without one).
 
@@ -298,13 +385,19 @@ def find_submissions(layout: Layout, roster: list[str]) -> tuple[list[str], list
 
 def grade_assignment(name: str, course: Path, students: list[str] | None = None, workers: int | None = None,
                      regrade: bool = False, progress: Callable[[int], None] | None = None,
-                     weak_ok: bool = False) -> GradeSummary:
+                     weak_ok: bool = False, scheduler: str | None = None) -> GradeSummary:
     """Grade the submissions of `name` in `course` (all, or only `students`).
 
-    GradeError (one line) when student code would run and bubblewrap cannot
-    start, unless `weak_ok`.
+    `scheduler` (tcp://HOST:PORT, or local:N) grades on dask.distributed workers instead of
+    this machine's process pool (grade/cluster.py); everything else is the same.
+    GradeError (one line) when student code would run and bubblewrap cannot start (here,
+    or on a Dask worker), unless `weak_ok`.
     """
     start = time.perf_counter()
+    if scheduler is not None:
+        from ..cluster import check_scheduler
+
+        check_scheduler(scheduler)
     try:
         assignment, layout, roster = generated(name, course)
     except ConfigError as e:
@@ -333,15 +426,14 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
                 pass
         todo.append(s)
 
-    if todo:
+    if todo and scheduler is None:  # on Dask, each worker checks its own isolation at its start
         summary.isolation = check_isolation(assignment, weak_ok)
     secure_private(layout)
 
     from .gradebook import GradebookWriter
 
-    grader = Grader(assignment, layout, CopyIndex.build(layout, roster, assignment), weak_ok=weak_ok)
-    grader.notebook_owners()  # once, before the workers fork
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    copies = CopyIndex.build(layout, roster, assignment)
+
     def committed(data: dict) -> None:
         # No fsync: this file only marks a submission done after its grades are committed
         # (durably) to the gradebook; if a crash loses it, the re-run regrades that one
@@ -349,7 +441,8 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
         write_json_atomic(layout.results_json(data["student"]), data)
 
     def record(data: dict) -> None:
-        summary.isolation = summary.isolation or data.get("isolation", "")
+        if summary.isolation in ("", NO_CODE):  # on Dask: what the workers' sandboxes report (an error row runs none)
+            summary.isolation = data.get("isolation") or summary.isolation
         if data["status"] == "error":
             summary.errors.append((data["student"], data["error"]))
         else:
@@ -359,16 +452,16 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
             progress(len(todo))
 
     with ExitStack() as stack:
-        if workers == 1:
-            _init_worker(grader)
-            stack.callback(grader.close)
-            results = map(_grade_one, todo)
+        if not todo:
+            results: Any = iter(())
+        elif scheduler is not None:
+            from ..cluster import connect
+            from .cluster import grade_on_cluster
+
+            client = stack.enter_context(connect(scheduler))
+            results = grade_on_cluster(client, assignment, layout, todo, copies, weak_ok)
         else:
-            # The workers start before the gradebook is opened, so importing nbgrader
-            # here overlaps with their first submissions.
-            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(
-                workers, initializer=_init_worker, initargs=(grader,)))
-            results = pool.imap_unordered(_grade_one, todo, chunksize=4)
+            results = _graded_here(stack, Grader(assignment, layout, copies, weak_ok=weak_ok), todo, workers)
         book = stack.enter_context(GradebookWriter(layout, assignment, on_commit=committed))
         for data in results:
             book.record(data)

@@ -146,30 +146,48 @@ def _read_bytes(path: Path) -> bytes:
         os.close(fd)
 
 
-def read_submission(path: Path, wanted: set[str]) -> Submission:
-    """The answer cells `wanted` (grade_ids) of the notebook at `path`."""
+def read_notebook_file(path: Path) -> tuple[bytes, list[str]]:
+    """The bytes of the submitted notebook at `path` (read safely: no link followed, no pipe
+    opened, at most MAX_BYTES) and the names of the other notebooks beside it.
+
+    NotebookError (one line) when it cannot be read. This is all of a submission that
+    grading needs from the file system: `decode_notebook` does the rest anywhere.
+    """
     path = Path(path)
     data = _read_bytes(path)
-    if not data.strip():
-        raise NotebookError(f"{path.name} is an empty file")
-    if b"\x00" in data[:4096]:
-        raise NotebookError(f"{path.name} is a binary file, not valid JSON: not a notebook")
-    try:
-        nb = json.loads(data.decode("utf-8-sig"))  # a BOM (some Windows editors) is harmless
-    except UnicodeDecodeError:
-        raise NotebookError(f"{path.name} is not UTF-8 text, so not valid JSON: not a notebook") from None
-    # ValueError covers JSONDecodeError and integers too long to convert; RecursionError deep nesting.
-    except (ValueError, RecursionError):
-        raise NotebookError(f"{path.name} is not valid JSON: not a notebook (was it saved from Jupyter?)") from None
-    sub = parse_notebook(nb, wanted)
     try:
         others = [n for n in _notebooks(os.listdir(path.parent)) if n != path.name]
     except OSError:
         others = []
+    return data, others
+
+
+def decode_notebook(data: bytes, name: str, wanted: set[str], others: list[str] = ()) -> Submission:
+    """The answer cells `wanted` of the notebook file `name` whose bytes are `data` (and a note
+    on the `others` handed in beside it); NotebookError (one line) when it is not a notebook."""
+    if not data.strip():
+        raise NotebookError(f"{name} is an empty file")
+    if b"\x00" in data[:4096]:
+        raise NotebookError(f"{name} is a binary file, not valid JSON: not a notebook")
+    try:
+        nb = json.loads(data.decode("utf-8-sig"))  # a BOM (some Windows editors) is harmless
+    except UnicodeDecodeError:
+        raise NotebookError(f"{name} is not UTF-8 text, so not valid JSON: not a notebook") from None
+    # ValueError covers JSONDecodeError and integers too long to convert; RecursionError deep nesting.
+    except (ValueError, RecursionError):
+        raise NotebookError(f"{name} is not valid JSON: not a notebook (was it saved from Jupyter?)") from None
+    sub = parse_notebook(nb, wanted)
     if others:
         sub.notes.append(f"other notebooks in the submission were not graded: {', '.join(_short(n) for n in others[:3])}"
                          + (" …" if len(others) > 3 else ""))
     return sub
+
+
+def read_submission(path: Path, wanted: set[str]) -> Submission:
+    """The answer cells `wanted` (grade_ids) of the notebook at `path`."""
+    path = Path(path)
+    data, others = read_notebook_file(path)
+    return decode_notebook(data, path.name, wanted, others)
 
 
 def parse_notebook(nb: object, wanted: set[str]) -> Submission:
