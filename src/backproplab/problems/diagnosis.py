@@ -21,7 +21,7 @@ import numpy as np
 
 from .curve_plots import gradient_plot, loss_plot
 from .exact import shuffled_choices
-from .training_runs import DEFECT_RUNS, EPOCHS, Run, drawn_until_plain
+from .training_runs import DEFECT_RUNS, EPOCHS, Run, drawn_until_plain, weight_decay_helps
 from .variant import Answer, Misconception, ProblemType, Step, Variant, option
 
 DIAGNOSES = {
@@ -58,6 +58,7 @@ FIXES = {
     "epochs": "Train for more epochs.",
     "bigger": "Use a larger model, with more weights.",
     "momentum": "Add momentum.",
+    "faster": "Raise the learning rate, to train faster.",
     "none": "No change is needed: this run is healthy.",
 }
 # What each change does (the first half of the feedback when it is picked for a run it does not fix).
@@ -73,24 +74,30 @@ PURPOSE = {
     "epochs": "More epochs only help a run that is still making progress.",
     "bigger": "A larger model helps one that underfits; it overfits more easily.",
     "momentum": "Momentum speeds up steady progress; it does not change where a run is headed.",
+    "faster": "A larger rate only gets sooner to where the run is headed.",
     "none": "Something is wrong with this run.",
 }
 # defect -> (changes that fix it, changes that do not and may be offered as wrong options). A change that
 # might also help under some reading is in neither list, and never offered: clipping or early stopping for a
-# diverging run, momentum or a new initialisation for a local minimum, a lower rate for overfitting (in the
-# same epochs it stops early), weight decay, more epochs or momentum on a plateau.
+# diverging run, more data for one (a new sample can move the stable limit past the rate), momentum or a new
+# initialisation for a local minimum, a lower rate or clipping for overfitting (in the same epochs they stop
+# early), a larger model or momentum for overfitting (with more weights than examples, more weights can
+# generalise better, and momentum can carry the run past the worst of it),
+# weight decay, more epochs or momentum on a plateau. tests/test_runs_show_their_defect.py applies each
+# offered change to the run and checks that the wrong ones do not fix it and the right ones do.
 FIX_OPTIONS: dict[str, tuple[list[str], list[str]]] = {
-    "diverging": (["rate"], ["init", "restart", "decay", "data", "epochs", "bigger", "none"]),
-    "oscillating": (["rate"], ["init", "restart", "data", "epochs", "bigger", "none"]),
+    "diverging": (["rate"], ["init", "restart", "decay", "epochs", "none"]),
+    "oscillating": (["rate"], ["init", "restart", "epochs", "none"]),
     "plateau": (["init", "normalise"], ["rate", "clip", "early", "data", "none"]),
     "local-minimum": (["restart"], ["rate", "clip", "early", "epochs", "none"]),
-    "overfitting": (["early", "decay", "data"], ["epochs", "bigger", "momentum", "restart", "none"]),
+    "overfitting": (["early", "decay", "data"], ["epochs", "faster", "none"]),
     "healthy": (["none"], ["rate", "clip", "init", "normalise", "restart", "bigger"]),
 }
 WRONG_FIXES = 3  # distractors shown beside the right change
 SHORT = {"rate": "a lower rate", "clip": "clipping", "init": "a smaller initialisation", "normalise": "normalisation",
          "restart": "restarts", "early": "early stopping", "decay": "weight decay", "data": "more data",
-         "epochs": "more epochs", "bigger": "a larger model", "momentum": "momentum", "none": "no change"}
+         "epochs": "more epochs", "bigger": "a larger model", "momentum": "momentum", "faster": "a larger rate",
+         "none": "no change"}
 
 
 def shown(run: Run, defect: str) -> str:
@@ -138,6 +145,8 @@ def diagnose_training_run(rng: np.random.Generator, defect: str | None = None) -
     kind = option("diagnose_training_run", "defect", defect, [None, *DIAGNOSES]) or str(rng.choice(list(DIAGNOSES)))
     run = drawn_until_plain(DEFECT_RUNS[kind], rng)
     right_fixes, wrong_fixes = FIX_OPTIONS[kind]
+    if kind == "overfitting" and not weight_decay_helps(run):
+        right_fixes = [r for r in right_fixes if r != "decay"]  # offered only where this run shows it helping
     right = right_fixes[int(rng.integers(len(right_fixes)))]
     picked = [wrong_fixes[i] for i in rng.permutation(len(wrong_fixes))[:WRONG_FIXES]]
     fix_choices = shuffled_choices(rng, FIXES[right], [FIXES[f] for f in picked], WRONG_FIXES)

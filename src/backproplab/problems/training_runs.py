@@ -287,8 +287,13 @@ def overfitting_run(rng: np.random.Generator) -> Run:
     run, _ = make_run("features", data, np.zeros(p), 0.95 / curvature, EPOCHS, float(np.mean(r * r)),
                       {"weights": floats(weights / math.sqrt(p))})
     best = int(np.argmin(run.val))
-    if not (5 <= best <= EPOCHS // 2 and run.val[-1] >= 1.3 * run.val[best] and run.train[-1] < run.floor):
+    if not (5 <= best <= EPOCHS // 2 and run.val[-1] >= 1.3 * run.val[best] and run.train[-1] < run.floor
+            and run.val[-1] >= 1.5 * run.floor):
         raise Reject("the run does not overfit plainly")
+    # Training on (for three times as long) only makes it worse: the validation loss rises all the way.
+    longer = descend("features", data, np.zeros(p), run.eta, 3 * EPOCHS)[1]
+    if not np.all(np.diff(longer[best:]) >= 0):
+        raise Reject("the validation loss would fall again later")
     return run
 
 
@@ -301,6 +306,20 @@ def drawn_until_plain(make: Callable[[np.random.Generator], Run], rng: np.random
         except Reject:
             continue
     return make(rng)
+
+
+WEIGHT_DECAY = 0.1  # the L2 strength a run is tried with when weight decay is to be offered as its fix
+
+
+def weight_decay_helps(run: Run) -> bool:
+    """Does adding WEIGHT_DECAY · ‖θ‖² to the training loss end the run with a validation loss at least 10% lower?"""
+    f = MODELS[run.model]
+    data = {k: np.array(v) for k, v in run.data.items()}
+    x, y = np.concatenate([data["x"], data["x_val"]]), np.concatenate([data["y"], data["y_val"]])
+    theta = np.array(run.start)
+    for _ in range(run.epochs):
+        theta = theta - run.eta * (f(theta, x, y, len(data["y"]))[2] + 2 * WEIGHT_DECAY * theta)
+    return f(theta, x, y, len(data["y"]))[1] <= 0.9 * run.val[-1]
 
 
 DEFECT_RUNS: dict[str, Callable[[np.random.Generator], Run]] = {
