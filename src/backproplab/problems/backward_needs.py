@@ -133,10 +133,8 @@ def backward_needs(rng: np.random.Generator, graphs: list[str] | str = DEFAULT) 
                                  f"{fork} is used {uses[fork]} times: its gradient adds one term per use."))
     mis += [Misconception("a variable used once", "fork", n,
                           f"{n} feeds a single node once: its gradient is one chain-rule term.")
-            for n in uses if n != fork and n != f.name][:2]
-    if fork == NONE:
-        mis.append(Misconception("the output taken for a fork", "fork", f.name,
-                                 "f is the output: it feeds no node at all."))
+            for n in uses if n != fork]
+    mis.append(Misconception("the output taken for a fork", "fork", f.name, "f is the output: it feeds no node at all."))
     return Variant(
         problem="backward_needs",
         title="What the backward pass needs",

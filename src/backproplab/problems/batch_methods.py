@@ -271,7 +271,9 @@ def choose_batch_method(rng: np.random.Generator, setting: str | None = None) ->
         problem="choose_batch_method",
         title="Which method, which batch size?",
         statement=statement,
-        params={"setting": kind, "N": n, "per_example_mb": per_example, "memory_gb": memory, "mb_per_gb": MB_PER_GB},
+        params={"setting": kind, "N": n, "per_example_mb": per_example, "memory_gb": memory, "mb_per_gb": MB_PER_GB,
+                "stream": kind == "single-example", "exact_gradient": kind == "full-batch",
+                "parallel_device": kind == "mini-batch"},
         answers=[
             Answer("fits", "the largest number of examples that fit in memory at once", sp.Integer(capacity),
                    tolerance=WHOLE),

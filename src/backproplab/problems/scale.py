@@ -17,7 +17,7 @@ import sympy as sp
 
 from ..tolerance import Tolerance
 from .exact import R, pick, shuffled_choices, with_floor
-from .variant import Answer, Misconception, ProblemType, Step, Variant
+from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 
 MINIMA_RIGHT = ("With far more parameters than examples, a great many different weight settings fit the training "
                 "data about equally well: the loss has many good minima, so it matters little which one a run reaches.")
@@ -89,6 +89,8 @@ def why_it_scales(rng: np.random.Generator) -> Variant:
     p_digit, p_power = int(pick(rng, [2, 3, 5, 7, 8])), int(pick(rng, [8, 9]))
     n_digit, n_power = int(pick(rng, [1, 2, 5])), int(pick(rng, [6, 7]))
     params, examples = p_digit * 10**p_power, n_digit * 10**n_power
+    if params < 10 * examples:
+        raise Reject("not far more parameters than examples")
     d = int(rng.integers(8, 17))
     batch = int(pick(rng, [64, 128, 256, 512]))
     p_min = R(1, 2) ** d
