@@ -18,9 +18,10 @@ import numpy as np
 import sympy as sp
 
 from ..tolerance import WHOLE
+from .choices import Wrong, choice
 from .curve_plots import epoch_frame
 from .exact import pick, shuffled_choices
-from .training_runs import DATA_PLACES, batch_run, floats, rounded_data, roughness, shuffled_orders
+from .training_runs import batch_run, floats, rounded_data, roughness, shuffled_orders
 from .variant import Answer, Line, Misconception, Plot, ProblemType, Reject, Step, Variant, option
 
 METHODS = ["full-batch", "mini-batch", "single-example"]
@@ -55,7 +56,7 @@ WRONG_ORDERS = {
 
 NOISE_RIGHT = ("Each of its updates uses the gradient of a single example, a noisy estimate of the gradient of the "
                "whole data set, and logs the loss of that one example.")
-NOISE_WRONG = {
+NOISE_WRONG: Wrong = {
     "updates per epoch reversed": (
         "It makes the fewest updates per epoch.",
         "Single examples make the most updates per epoch, N of them; the full batch makes one."),
@@ -130,8 +131,8 @@ def match_batch_curves(rng: np.random.Generator) -> Variant:
     for order, (name, feedback) in WRONG_ORDERS.items():
         wrong = dict(zip(METHODS, order))  # the true method -> what the student calls it
         mis.append(Misconception(name, "methods", [wrong[m] for m in shown], feedback))
-    wrong_noise = [list(NOISE_WRONG)[i] for i in rng.permutation(len(NOISE_WRONG))[:3]]
-    mis += [Misconception(k, "why_noisy", NOISE_WRONG[k][0], NOISE_WRONG[k][1]) for k in wrong_noise]
+    noisy, noisy_mis = choice(rng, "why_noisy", "why the single-example log is the noisiest", NOISE_RIGHT, NOISE_WRONG, 3)
+    mis += noisy_mis
     mis += [Misconception(name, "work", m, feedback) for m, (name, feedback) in WORK_WRONG.items()]
     return Variant(
         problem="match_batch_curves",
@@ -142,8 +143,7 @@ def match_batch_curves(rng: np.random.Generator) -> Variant:
                 "shown": shown, "logs": {m: {"at": r.at, "loss": r.loss} for m, r in runs.items()}},
         answers=[
             Answer("methods", "the method of runs A, B and C", shown, kind="choice", choices=list(METHODS)),
-            Answer("why_noisy", "why the single-example log is the noisiest", NOISE_RIGHT, kind="choice",
-                   choices=shuffled_choices(rng, NOISE_RIGHT, [NOISE_WRONG[k][0] for k in wrong_noise], 3)),
+            noisy,
             Answer("work", "the run that computes the most per-example gradients", "equal", kind="choice",
                    choices=list(WORK)),
         ],
@@ -170,7 +170,7 @@ REASONS = {
     "single-example": "Each example must be learned from the moment it arrives and is not kept, so every update can "
                       "use that one example only.",
 }
-FALSE_REASONS = {
+FALSE_REASONS: Wrong = {
     "single-example gradient thought exact": (
         "A single example's gradient is the most accurate estimate of the full gradient.",
         "One example's gradient is the noisiest estimate of the full gradient; averaging more examples makes it "
@@ -263,10 +263,12 @@ def choose_batch_method(rng: np.random.Generator, setting: str | None = None) ->
     mis.append(Misconception("not rounded down", "fits", sp.Rational(MB_PER_GB * memory, per_example),
                              "Only whole examples fit: round the quotient down."))
     others = [m for m in METHODS if m != kind]
-    false = [list(FALSE_REASONS)[i] for i in rng.permutation(len(FALSE_REASONS))[:1]]
-    mis += [Misconception(f"the reason for {m}", "why", REASONS[m], f"That reason holds when {SETTINGS[m]}; here "
-                          f"{SETTINGS[kind]}.") for m in others]
-    mis += [Misconception(k, "why", FALSE_REASONS[k][0], FALSE_REASONS[k][1]) for k in false]
+    # the reasons for the other settings (true there, not here) and one false claim, drawn
+    wrong_reasons: Wrong = {f"the reason for {m}": (REASONS[m], f"That reason holds when {SETTINGS[m]}; here "
+                                                              f"{SETTINGS[kind]}.") for m in others}
+    false = list(FALSE_REASONS)[int(rng.integers(len(FALSE_REASONS)))]
+    why, why_mis = choice(rng, "why", "the reason", REASONS[kind], wrong_reasons | {false: FALSE_REASONS[false]}, 3)
+    mis += why_mis
     return Variant(
         problem="choose_batch_method",
         title="Which method, which batch size?",
@@ -279,9 +281,7 @@ def choose_batch_method(rng: np.random.Generator, setting: str | None = None) ->
                    tolerance=WHOLE),
             Answer("method", "the method", kind, kind="choice", choices=shuffled_choices(rng, kind, others, 2)),
             Answer("batch_size", "the batch size", sp.Integer(answer), tolerance=WHOLE),
-            Answer("why", "the reason", REASONS[kind], kind="choice",
-                   choices=shuffled_choices(rng, REASONS[kind], [REASONS[m] for m in others]
-                                            + [FALSE_REASONS[k][0] for k in false], 3)),
+            why,
         ],
         steps=steps,
         misconceptions=mis,

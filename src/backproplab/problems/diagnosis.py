@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .choices import Wrong, choice
 from .curve_plots import gradient_plot, loss_plot
 from .exact import shuffled_choices
 from .training_runs import DEFECT_RUNS, EPOCHS, Run, drawn_until_plain, weight_decay_helps
@@ -148,8 +149,6 @@ def diagnose_training_run(rng: np.random.Generator, defect: str | None = None) -
     if kind == "overfitting" and not weight_decay_helps(run):
         right_fixes = [r for r in right_fixes if r != "decay"]  # offered only where this run shows it helping
     right = right_fixes[int(rng.integers(len(right_fixes)))]
-    picked = [wrong_fixes[i] for i in rng.permutation(len(wrong_fixes))[:WRONG_FIXES]]
-    fix_choices = shuffled_choices(rng, FIXES[right], [FIXES[f] for f in picked], WRONG_FIXES)
     labels = ", ".join(f"`'{d}'` ({meaning})" for d, meaning in DIAGNOSES.items())
     statement = (
         f"A small model was trained by full-batch gradient descent for {EPOCHS} epochs on a generated data set. "
@@ -164,8 +163,10 @@ def diagnose_training_run(rng: np.random.Generator, defect: str | None = None) -
     mis = [Misconception(f"{kind} read as {other}", "diagnosis", other,
                          f"{feedback_looks} By contrast, {LOOKS[other]}.")
            for other in DIAGNOSES if other != kind]
-    mis += [Misconception(f"{SHORT[f]} for {'a healthy run' if kind == 'healthy' else kind}", "fix", FIXES[f],
-                          f"{PURPOSE[f]} {feedback_looks}") for f in picked]
+    wrong: Wrong = {f"{SHORT[f]} for {'a healthy run' if kind == 'healthy' else kind}":
+                    (FIXES[f], f"{PURPOSE[f]} {feedback_looks}") for f in wrong_fixes}
+    fix, fix_mis = choice(rng, "fix", "the change that fixes it", FIXES[right], wrong, WRONG_FIXES)
+    mis += fix_mis
     steps = [
         Step(feedback_looks),
         Step(f"So the run is `{kind}`: {DIAGNOSES[kind]}. {CAUSES[kind]}"),
@@ -182,7 +183,7 @@ def diagnose_training_run(rng: np.random.Generator, defect: str | None = None) -
         answers=[
             Answer("diagnosis", "what the run shows", kind, kind="choice",
                    choices=shuffled_choices(rng, kind, [d for d in DIAGNOSES if d != kind], len(DIAGNOSES) - 1)),
-            Answer("fix", "the change that fixes it", FIXES[right], kind="choice", choices=fix_choices),
+            fix,
         ],
         steps=steps,
         misconceptions=mis,

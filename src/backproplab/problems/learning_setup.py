@@ -18,7 +18,8 @@ import numpy as np
 import sympy as sp
 
 from ..tolerance import WHOLE
-from .exact import pick, shuffled_choices
+from .choices import Item, Wrong, choice, classified, numbered, pick_items
+from .exact import pick
 from .variant import Answer, Misconception, ProblemType, Step, Variant
 
 
@@ -38,6 +39,10 @@ class Setup:
     @property
     def parameters(self) -> int:
         return self.hidden * self.inputs + self.hidden + self.outputs * self.hidden + self.outputs
+
+    def params(self) -> dict:
+        return {"inputs": self.inputs, "hidden": self.hidden, "outputs": self.outputs, "activation": self.activation,
+                "eta": self.eta, "B": self.batch, "E": self.epochs, "N": self.examples}
 
     def describe(self) -> str:
         return (f"A network maps an input $x$ with ${self.inputs}$ numbers to ${self.outputs}$ output"
@@ -66,85 +71,63 @@ KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class Quantity:
-    """One quantity of the set-up, what it is, and the usual wrong label with its name and feedback."""
-
-    text: str  # markdown, may use the set-up's numbers
-    kind: str
-    wrong: str
-    name: str
-    feedback: str
-
-
-def quantities(s: Setup) -> list[Quantity]:
+def quantities(s: Setup) -> list[Item]:
+    """The set-up's quantities, each with its kind and the usual wrong kind."""
     return [
-        Quantity(f"$W^{{(1)}}$, the ${s.hidden} \\times {s.inputs}$ weights of the hidden layer", "parameter",
-                 "hyperparameter", "weights taken for hyperparameters",
-                 "Weights are learned: gradient descent changes them at every step."),
-        Quantity(f"$b^{{(2)}}$, the bias{'es' if s.outputs > 1 else ''} of the output layer", "parameter",
-                 "hyperparameter", "biases taken for hyperparameters",
-                 "A bias is learned like a weight: gradient descent changes it at every step."),
-        Quantity("$W^{(2)}$, the weights of the output layer", "parameter", "output", "output weights taken for outputs",
-                 "The output layer's weights are not computed from anything: gradient descent learns them."),
-        Quantity(f"the learning rate $\\eta = {s.eta}$", "hyperparameter", "parameter",
-                 "learning rate taken for a parameter",
-                 "You set η before training; gradient descent uses it in every step but does not change it."),
-        Quantity(f"the batch size $B = {s.batch}$", "hyperparameter", "data", "batch size taken for data",
-                 "B is how you choose to run training, not something the data set gives."),
-        Quantity(f"the number of epochs $E = {s.epochs}$", "hyperparameter", "parameter",
-                 "number of epochs taken for a parameter",
-                 "How long to train is your choice; gradient descent does not learn it."),
-        Quantity(f"the number of hidden units $h = {s.hidden}$", "hyperparameter", "parameter",
-                 "layer size taken for a parameter",
-                 "h fixes how many weights there are; it is chosen, not learned."),
-        Quantity("the inputs $x_i$ of the training examples", "data", "parameter", "inputs taken for parameters",
-                 "Gradient descent changes the weights, never the data it learns from."),
-        Quantity("the targets $y_i$ of the training examples", "data", "output", "targets taken for outputs",
-                 "The targets come with the data set; the model's outputs are its predictions ŷ."),
-        Quantity("the predictions $\\hat y_i$", "output", "data", "predictions taken for data",
-                 "ŷ is computed by the network from x and the weights; the data set gives y."),
-        Quantity("the value of the loss $L$ on a batch", "output", "hyperparameter", "loss value taken for a hyperparameter",
-                 "You choose the loss function; its value is computed at every step from the predictions and targets."),
-        Quantity("the gradient $\\partial L / \\partial W^{(1)}$", "output", "parameter", "gradient taken for a parameter",
-                 "The gradient is computed afresh at every step from the weights and the batch; it is not learned."),
+        Item(f"$W^{{(1)}}$, the ${s.hidden} \\times {s.inputs}$ weights of the hidden layer", "parameter",
+             "hyperparameter", "weights taken for hyperparameters",
+             "Weights are learned: gradient descent changes them at every step."),
+        Item(f"$b^{{(2)}}$, the bias{'es' if s.outputs > 1 else ''} of the output layer", "parameter",
+             "hyperparameter", "biases taken for hyperparameters",
+             "A bias is learned like a weight: gradient descent changes it at every step."),
+        Item("$W^{(2)}$, the weights of the output layer", "parameter", "output", "output weights taken for outputs",
+             "The output layer's weights are not computed from anything: gradient descent learns them."),
+        Item(f"the learning rate $\\eta = {s.eta}$", "hyperparameter", "parameter",
+             "learning rate taken for a parameter",
+             "You set η before training; gradient descent uses it in every step but does not change it."),
+        Item(f"the batch size $B = {s.batch}$", "hyperparameter", "data", "batch size taken for data",
+             "B is how you choose to run training, not something the data set gives."),
+        Item(f"the number of epochs $E = {s.epochs}$", "hyperparameter", "parameter",
+             "number of epochs taken for a parameter",
+             "How long to train is your choice; gradient descent does not learn it."),
+        Item(f"the number of hidden units $h = {s.hidden}$", "hyperparameter", "parameter",
+             "layer size taken for a parameter",
+             "h fixes how many weights there are; it is chosen, not learned."),
+        Item("the inputs $x_i$ of the training examples", "data", "parameter", "inputs taken for parameters",
+             "Gradient descent changes the weights, never the data it learns from."),
+        Item("the targets $y_i$ of the training examples", "data", "output", "targets taken for outputs",
+             "The targets come with the data set; the model's outputs are its predictions ŷ."),
+        Item("the predictions $\\hat y_i$", "output", "data", "predictions taken for data",
+             "ŷ is computed by the network from x and the weights; the data set gives y."),
+        Item("the value of the loss $L$ on a batch", "output", "hyperparameter", "loss value taken for a hyperparameter",
+             "You choose the loss function; its value is computed at every step from the predictions and targets."),
+        Item("the gradient $\\partial L / \\partial W^{(1)}$", "output", "parameter", "gradient taken for a parameter",
+             "The gradient is computed afresh at every step from the weights and the batch; it is not learned."),
     ]
 
 
-SHOWN = 6  # quantities to classify: one of each kind, and two more
-
-
-def pick_shown(rng: np.random.Generator, pool: list, kind_of) -> list:
-    """One quantity of each kind, the rest drawn from the others, in a random order (`SHOWN` in all)."""
-    kinds = sorted({kind_of(q) for q in pool})
-    first = [pick(rng, [q for q in pool if kind_of(q) == k]) for k in kinds]
-    rest = [q for q in pool if q not in first]
-    more = [rest[i] for i in rng.permutation(len(rest))[:SHOWN - len(first)]]
-    chosen = first + more
-    return [chosen[i] for i in rng.permutation(len(chosen))]
+SHOWN = 6  # quantities to label: one of each kind, and the others drawn
 
 
 def learning_quantities(rng: np.random.Generator) -> Variant:
     """Classify a set-up's quantities as parameter, hyperparameter, data or output; count the parameters."""
     s = draw_setup(rng)
-    shown = pick_shown(rng, quantities(s), lambda q: q.kind)
-    kinds = [q.kind for q in shown]
+    shown = pick_items(rng, quantities(s), SHOWN)
+    kinds_answer, mis = classified("kinds", "the kind of each quantity, in order", shown, list(KINDS))
     labels = ", ".join(f"`'{k}'` ({meaning})" for k, meaning in KINDS.items())
-    listed = "\n".join(f"{i + 1}. {q.text}" for i, q in enumerate(shown))
     statement = (
         f"{s.describe()}\n\n"
-        f"`kinds`: for each quantity below, in order, say whether it is a {labels}.\n\n{listed}\n\n"
+        f"`kinds`: for each quantity below, in order, say whether it is a {labels}.\n\n{numbered(shown)}\n\n"
         "`n_parameters`: how many numbers does the network learn?"
     )
     count = s.parameters
-    table = [["quantity", "kind", "why"]] + [[q.text, q.kind, KINDS[q.kind]] for q in shown]
+    table = [["quantity", "kind", "why"]] + [[q.text, q.label, KINDS[q.label]] for q in shown]
     layers = (f"{s.hidden} \\cdot {s.inputs} + {s.hidden} + {s.outputs} \\cdot {s.hidden} + {s.outputs} = {count}")
     steps = [
         Step("Learned quantities change under gradient descent; chosen ones are fixed before it starts; the data "
              "are given; everything else is computed from these.", table=table),
         Step("Each layer has a weight per (input, unit) pair and a bias per unit:", layers),
     ]
-    mis = [Misconception(q.name, "kinds", kinds[:i] + [q.wrong] + kinds[i + 1:], q.feedback) for i, q in enumerate(shown)]
     weights = s.hidden * s.inputs + s.outputs * s.hidden
     mis += [
         Misconception("biases left out", "n_parameters", sp.Integer(weights),
@@ -158,10 +141,9 @@ def learning_quantities(rng: np.random.Generator) -> Variant:
         problem="learning_quantities",
         title="Parameters, hyperparameters, data and outputs",
         statement=statement,
-        params={"inputs": s.inputs, "hidden": s.hidden, "outputs": s.outputs, "activation": s.activation,
-                "eta": s.eta, "B": s.batch, "E": s.epochs, "N": s.examples, "quantities": [q.text for q in shown]},
+        params=s.params() | {"quantities": [q.text for q in shown]},
         answers=[
-            Answer("kinds", "the kind of each quantity, in order", kinds, kind="choice", choices=list(KINDS)),
+            kinds_answer,
             Answer("n_parameters", "the number of parameters", sp.Integer(count), tolerance=WHOLE),
         ],
         steps=steps,
@@ -181,40 +163,41 @@ ROLES = {
 }
 
 
-def changes(s: Setup) -> list[Quantity]:
+def changes(s: Setup) -> list[Item]:
+    """The set-up's quantities, each with what a step does to it and the usual wrong answer."""
     return [
-        Quantity("the weights $W^{(1)}$", "updated", "recomputed", "weights thought recomputed",
-                 "No forward pass computes W: the step W ← W − η ∂L/∂W writes it."),
-        Quantity("the biases $b^{(1)}$", "updated", "fixed", "biases thought fixed",
-                 "Biases are parameters: each step moves them against their gradient."),
-        Quantity("the weights $W^{(2)}$", "updated", "fixed", "output weights thought fixed",
-                 "The output layer's weights are learned like the hidden layer's."),
-        Quantity("the predictions $\\hat y_i$ on the training examples", "recomputed", "updated",
-                 "predictions thought written by the step",
-                 "The step changes only the parameters; ŷ changes because the next forward pass recomputes it from them."),
-        Quantity("the training loss $L$", "recomputed", "fixed", "loss thought fixed",
-                 "L is computed from the predictions, which change as the weights do: that is the point of training."),
-        Quantity("the gradient $\\partial L / \\partial W^{(1)}$", "recomputed", "updated", "gradient thought written by the step",
-                 "The step uses the gradient to change W; the gradient itself is computed afresh from the new weights."),
-        Quantity("the hidden activations $a$ on the training examples", "recomputed", "updated",
-                 "activations thought written by the step",
-                 "Activations are computed by the forward pass from x and the weights; the step does not write them."),
-        Quantity(f"the learning rate $\\eta = {s.eta}$", "fixed", "updated", "learning rate thought updated",
-                 "Plain gradient descent keeps η as you set it; only the parameters move."),
-        Quantity("the inputs $x_i$", "fixed", "updated", "inputs thought updated",
-                 "Gradient descent changes the weights to fit the data; the data stay as they are."),
-        Quantity("the targets $y_i$", "fixed", "recomputed", "targets thought recomputed",
-                 "The targets are given with the data; the network computes predictions ŷ, not targets."),
-        Quantity(f"the number of hidden units $h = {s.hidden}$", "fixed", "updated", "architecture thought learned",
-                 "Gradient descent changes the values of the weights, not how many there are."),
-        Quantity("the loss function (the mean squared error)", "fixed", "updated", "loss function thought updated",
-                 "The loss function is your choice and stays the same; only its value changes."),
+        Item("the weights $W^{(1)}$", "updated", "recomputed", "weights thought recomputed",
+             "No forward pass computes W: the step W ← W − η ∂L/∂W writes it."),
+        Item("the biases $b^{(1)}$", "updated", "fixed", "biases thought fixed",
+             "Biases are parameters: each step moves them against their gradient."),
+        Item("the weights $W^{(2)}$", "updated", "fixed", "output weights thought fixed",
+             "The output layer's weights are learned like the hidden layer's."),
+        Item("the predictions $\\hat y_i$ on the training examples", "recomputed", "updated",
+             "predictions thought written by the step",
+             "The step changes only the parameters; ŷ changes because the next forward pass recomputes it from them."),
+        Item("the training loss $L$", "recomputed", "fixed", "loss thought fixed",
+             "L is computed from the predictions, which change as the weights do: that is the point of training."),
+        Item("the gradient $\\partial L / \\partial W^{(1)}$", "recomputed", "updated", "gradient thought written by the step",
+             "The step uses the gradient to change W; the gradient itself is computed afresh from the new weights."),
+        Item("the hidden activations $a$ on the training examples", "recomputed", "updated",
+             "activations thought written by the step",
+             "Activations are computed by the forward pass from x and the weights; the step does not write them."),
+        Item(f"the learning rate $\\eta = {s.eta}$", "fixed", "updated", "learning rate thought updated",
+             "Plain gradient descent keeps η as you set it; only the parameters move."),
+        Item("the inputs $x_i$", "fixed", "updated", "inputs thought updated",
+             "Gradient descent changes the weights to fit the data; the data stay as they are."),
+        Item("the targets $y_i$", "fixed", "recomputed", "targets thought recomputed",
+             "The targets are given with the data; the network computes predictions ŷ, not targets."),
+        Item(f"the number of hidden units $h = {s.hidden}$", "fixed", "updated", "architecture thought learned",
+             "Gradient descent changes the values of the weights, not how many there are."),
+        Item("the loss function (the mean squared error)", "fixed", "updated", "loss function thought updated",
+             "The loss function is your choice and stays the same; only its value changes."),
     ]
 
 
 STEP_RIGHT = ("It moves them a small step against the gradient of the loss, the direction in which the loss falls "
               "fastest.")
-STEP_WRONG = {
+STEP_WRONG: Wrong = {
     "descent confused with weight decay": ("It shrinks every weight towards zero.",
                                            "Shrinking weights is what weight decay adds; a gradient step moves each "
                                            "weight against its own partial derivative, up or down."),
@@ -231,17 +214,16 @@ STEP_WRONG = {
 def training_updates(rng: np.random.Generator) -> Variant:
     """Which quantities a gradient-descent step writes, which it changes only through them, which stay fixed."""
     s = draw_setup(rng)
-    shown = pick_shown(rng, changes(s), lambda q: q.kind)
-    roles = [q.kind for q in shown]
+    shown = pick_items(rng, changes(s), SHOWN)
+    roles_answer, mis = classified("roles", "the role of each quantity in training, in order", shown, list(ROLES))
+    step_answer, step_mis = choice(rng, "step", "what one step does to the weights", STEP_RIGHT, STEP_WRONG, 3)
     labels = ", ".join(f"`'{k}'` ({meaning})" for k, meaning in ROLES.items())
-    listed = "\n".join(f"{i + 1}. {q.text}" for i, q in enumerate(shown))
     statement = (
         f"{s.describe()} The learning rate stays the same throughout.\n\n"
-        f"`roles`: for each quantity below, in order, say whether it is {labels}.\n\n{listed}\n\n"
+        f"`roles`: for each quantity below, in order, say whether it is {labels}.\n\n{numbered(shown)}\n\n"
         "`step`: what does one step of gradient descent do to the weights?"
     )
-    wrong = [list(STEP_WRONG)[i] for i in rng.permutation(len(STEP_WRONG))[:3]]
-    table = [["quantity", "role"]] + [[q.text, q.kind] for q in shown]
+    table = [["quantity", "role"]] + [[q.text, q.label] for q in shown]
     steps = [
         Step("A step computes $\\partial L/\\partial\\theta$ for every parameter $\\theta$ and writes "
              "$\\theta \\leftarrow \\theta - \\eta\\, \\partial L/\\partial\\theta$: only parameters are written. "
@@ -249,22 +231,14 @@ def training_updates(rng: np.random.Generator) -> Variant:
              "choices stay fixed.", table=table),
         Step(STEP_RIGHT + " With a small enough η, that lowers the loss on the batch."),
     ]
-    mis = [Misconception(q.name, "roles", roles[:i] + [q.wrong] + roles[i + 1:], q.feedback) for i, q in enumerate(shown)]
-    mis += [Misconception(k, "step", STEP_WRONG[k][0], STEP_WRONG[k][1]) for k in wrong]
     return Variant(
         problem="training_updates",
         title="What changes during training",
         statement=statement,
-        params={"inputs": s.inputs, "hidden": s.hidden, "outputs": s.outputs, "activation": s.activation,
-                "eta": s.eta, "B": s.batch, "E": s.epochs, "N": s.examples, "quantities": [q.text for q in shown]},
-        answers=[
-            Answer("roles", "the role of each quantity in training, in order", roles, kind="choice",
-                   choices=list(ROLES)),
-            Answer("step", "what one step does to the weights", STEP_RIGHT, kind="choice",
-                   choices=shuffled_choices(rng, STEP_RIGHT, [STEP_WRONG[k][0] for k in wrong], 3)),
-        ],
+        params=s.params() | {"quantities": [q.text for q in shown]},
+        answers=[roles_answer, step_answer],
         steps=steps,
-        misconceptions=mis,
+        misconceptions=mis + step_mis,
         given=[],
         style="integers",
     )

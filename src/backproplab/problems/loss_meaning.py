@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .exact import integer, latex_decimal, nonzero_int, shuffled_choices
+from .choices import Wrong, choice
+from .exact import integer, latex_decimal, nonzero_int
 from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 
 MODELS = ["A", "B", "C"]
@@ -23,7 +24,7 @@ POINTS = 4
 
 SQUARE_RIGHT = ("A square is never negative, so errors of opposite sign cannot cancel, and a large error counts for "
                 "more than a small one.")
-SQUARE_WRONG = {
+SQUARE_WRONG: Wrong = {
     "squaring thought to shrink the loss": (
         "Squaring makes the loss smaller than the errors, so it is easier to minimise.",
         "The square of an error larger than 1 is larger than the error; squaring is about signs and weights, not "
@@ -86,7 +87,7 @@ def loss_meaning(rng: np.random.Generator) -> Variant:
 
     rows = "\n".join(f"| {m} | " + " | ".join(latex_decimal(p) for p in predictions[m]) + " |" for m in MODELS)
     header = "| model | " + " | ".join(f"$\\hat y_{i + 1}$" for i in range(POINTS)) + " |\n|---|" + "---|" * POINTS
-    wrong_square = [list(SQUARE_WRONG)[i] for i in rng.permutation(len(SQUARE_WRONG))[:3]]
+    why_square, square_mis = choice(rng, "why_square", "why the loss squares the errors", SQUARE_RIGHT, SQUARE_WRONG, 3)
     statement = (
         f"Three models predict the targets $y = {latex_decimal(targets)}$ of {POINTS} examples as follows:\n\n"
         f"{header}\n{rows}\n\n"
@@ -142,7 +143,7 @@ def loss_meaning(rng: np.random.Generator) -> Variant:
         else:
             name, feedback = "a smaller error moved", "The saving 2|e| − 1 is largest for the largest error."
         mis.append(Misconception(name, "best_change", str(i + 1), feedback))
-    mis += [Misconception(k, "why_square", SQUARE_WRONG[k][0], SQUARE_WRONG[k][1]) for k in wrong_square]
+    mis += square_mis
     return Variant(
         problem="loss_meaning",
         title="What a loss value means",
@@ -154,8 +155,7 @@ def loss_meaning(rng: np.random.Generator) -> Variant:
             Answer("ranking", "the models from best to worst", right, kind="choice", choices=list(MODELS)),
             Answer("best_change", f"the example of model {changed} to move", str(best + 1), kind="choice",
                    choices=[str(i + 1) for i in range(POINTS)]),
-            Answer("why_square", "why the loss squares the errors", SQUARE_RIGHT, kind="choice",
-                   choices=shuffled_choices(rng, SQUARE_RIGHT, [SQUARE_WRONG[k][0] for k in wrong_square], 3)),
+            why_square,
         ],
         steps=steps,
         misconceptions=mis,

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .choices import Wrong, choice
 from .curve_plots import epoch_frame
-from .exact import R, shuffled_choices
+from .exact import R
 from .training_runs import descend, floats, line_curvature, line_data
 from .variant import Answer, Line, Misconception, Plot, ProblemType, Reject, Step, Variant
 
@@ -44,7 +45,7 @@ WRONG_ORDERS = {
 }
 GROW_RIGHT = ("Along the steepest direction each step overshoots the minimum by more than it started from, so the "
               "error is multiplied by more than 1 in size at every step.")
-GROW_WRONG = {
+GROW_WRONG: Wrong = {
     "growth taken for a vanishing gradient": (
         "The gradient vanishes at a large rate, so the run cannot make progress.",
         "The gradient grows with the error here; a vanishing gradient gives a flat loss, not a growing one."),
@@ -59,7 +60,7 @@ GROW_WRONG = {
         "Its loss grows by the same factor at every step: more epochs only make it larger."),
 }
 SPEED_RIGHT = "A larger rate, still below the one whose loss grows."
-SPEED_WRONG = {
+SPEED_WRONG: Wrong = {
     "smaller rate thought faster": ("An even smaller rate.", "A smaller rate takes smaller steps: slower still."),
     "rate past the stable limit": ("A rate larger than the largest one shown.",
                                    "That rate is past the stable limit too: its loss would grow."),
@@ -114,10 +115,8 @@ def learning_rate_curves(rng: np.random.Generator) -> Variant:
     for order, (name, feedback) in WRONG_ORDERS.items():
         called = dict(zip(RATES, order))
         mis.append(Misconception(name, "rates", [called[r] for r in shown], feedback))
-    grow_wrong = [list(GROW_WRONG)[i] for i in rng.permutation(len(GROW_WRONG))[:3]]
-    speed_wrong = [list(SPEED_WRONG)[i] for i in rng.permutation(len(SPEED_WRONG))[:3]]
-    mis += [Misconception(k, "why_grows", GROW_WRONG[k][0], GROW_WRONG[k][1]) for k in grow_wrong]
-    mis += [Misconception(k, "speed_up", SPEED_WRONG[k][0], SPEED_WRONG[k][1]) for k in speed_wrong]
+    grows, grows_mis = choice(rng, "why_grows", "why one run's loss grows", GROW_RIGHT, GROW_WRONG, 3)
+    speed, speed_mis = choice(rng, "speed_up", "what speeds up the slowest run", SPEED_RIGHT, SPEED_WRONG, 3)
     return Variant(
         problem="learning_rate_curves",
         title="Which learning rate made which curve?",
@@ -126,13 +125,11 @@ def learning_rate_curves(rng: np.random.Generator) -> Variant:
                 "shown": shown, "losses": runs},
         answers=[
             Answer("rates", "the rate of runs A, B and C", shown, kind="choice", choices=list(RATES)),
-            Answer("why_grows", "why one run's loss grows", GROW_RIGHT, kind="choice",
-                   choices=shuffled_choices(rng, GROW_RIGHT, [GROW_WRONG[k][0] for k in grow_wrong], 3)),
-            Answer("speed_up", "what speeds up the slowest run", SPEED_RIGHT, kind="choice",
-                   choices=shuffled_choices(rng, SPEED_RIGHT, [SPEED_WRONG[k][0] for k in speed_wrong], 3)),
+            grows,
+            speed,
         ],
         steps=steps,
-        misconceptions=mis,
+        misconceptions=mis + grows_mis + speed_mis,
         plots=[plot],
         given=[R(str(rates[r])) for r in RATES],
         style="decimals",

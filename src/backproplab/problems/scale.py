@@ -16,12 +16,13 @@ import numpy as np
 import sympy as sp
 
 from ..tolerance import Tolerance
+from .choices import Wrong, choice
 from .exact import R, pick, shuffled_choices, with_floor
 from .variant import Answer, Misconception, ProblemType, Reject, Step, Variant
 
 MINIMA_RIGHT = ("With far more parameters than examples, a great many different weight settings fit the training "
                 "data about equally well: the loss has many good minima, so it matters little which one a run reaches.")
-MINIMA_WRONG = {
+MINIMA_WRONG: Wrong = {
     "large losses thought convex": (
         "The loss of a large network is convex, so every run reaches the same single minimum.",
         "The loss of a network is not convex (swapping two hidden units alone gives another minimum), and the runs "
@@ -48,7 +49,7 @@ SADDLE_WRONG = {
 }
 NOISE_RIGHT = ("Each mini-batch gradient differs a little from the full gradient, and those random kicks push the "
                "weights off saddle points and out of narrow minima, where full-batch descent would linger.")
-NOISE_WRONG = {
+NOISE_WRONG: Wrong = {
     "noise taken for accuracy": (
         "Mini-batch gradients are more exact than the full gradient.",
         "A mini-batch gradient is an estimate of the full gradient: it is noisier, not more exact."),
@@ -64,7 +65,7 @@ NOISE_WRONG = {
 }
 COST_RIGHT = ("Backpropagation gets every partial derivative in one backward pass, which costs about as much as "
               "two forward passes, however many parameters there are.")
-COST_WRONG = {
+COST_WRONG: Wrong = {
     "one pass per parameter": (
         "Each parameter's derivative is found by its own forward pass, on hardware fast enough to do billions.",
         "A pass per parameter (finite differences) would take billions of passes for one step; backpropagation "
@@ -80,10 +81,6 @@ COST_WRONG = {
 POWER = Tolerance(rel=5e-3, abs=0.0, why="exact (a power is fine), or a decimal to 3 significant figures")
 
 
-def _pick_wrong(rng: np.random.Generator, wrong: dict[str, tuple[str, str]], k: int) -> list[str]:
-    return [list(wrong)[i] for i in rng.permutation(len(wrong))[:k]]
-
-
 def why_it_scales(rng: np.random.Generator) -> Variant:
     """Why gradient descent works at a billion parameters: many good minima, saddles, mini-batch noise, backprop's cost."""
     p_digit, p_power = int(pick(rng, [2, 3, 5, 7, 8])), int(pick(rng, [8, 9]))
@@ -94,9 +91,9 @@ def why_it_scales(rng: np.random.Generator) -> Variant:
     d = int(rng.integers(8, 17))
     batch = int(pick(rng, [64, 128, 256, 512]))
     p_min = R(1, 2) ** d
-    minima_wrong = _pick_wrong(rng, MINIMA_WRONG, 3)
-    noise_wrong = _pick_wrong(rng, NOISE_WRONG, 3)
-    cost_wrong = _pick_wrong(rng, COST_WRONG, 2)
+    minima, minima_mis = choice(rng, "minima", "why the runs end equally well", MINIMA_RIGHT, MINIMA_WRONG, 3)
+    noise, noise_mis = choice(rng, "noise", "how mini-batch noise helps", NOISE_RIGHT, NOISE_WRONG, 3)
+    cost, cost_mis = choice(rng, "cost", "why one gradient of every parameter is affordable", COST_RIGHT, COST_WRONG, 2)
     p_text, n_text = f"{p_digit} \\cdot 10^{{{p_power}}}", f"{n_digit} \\cdot 10^{{{n_power}}}"
     statement = (
         f"A network with $P = {p_text}$ parameters is trained by mini-batch gradient descent (batches of "
@@ -121,8 +118,7 @@ def why_it_scales(rng: np.random.Generator) -> Variant:
         Step(NOISE_RIGHT),
         Step(COST_RIGHT),
     ]
-    mis = [Misconception(k, "minima", MINIMA_WRONG[k][0], MINIMA_WRONG[k][1]) for k in minima_wrong]
-    mis += [
+    mis = minima_mis + [
         Misconception("one curvature only", "p_minimum", R(1, 2),
                       f"All {d} curvatures must be positive: multiply the {d} probabilities."),
         Misconception("probability of a saddle or maximum", "p_minimum", 1 - p_min,
@@ -130,25 +126,21 @@ def why_it_scales(rng: np.random.Generator) -> Variant:
         Misconception("one curvature fewer", "p_minimum", R(1, 2) ** (d - 1), f"There are {d} curvatures, not {d - 1}."),
     ]
     mis += [Misconception(name, "critical", label, feedback) for label, (name, feedback) in SADDLE_WRONG.items()]
-    mis += [Misconception(k, "noise", NOISE_WRONG[k][0], NOISE_WRONG[k][1]) for k in noise_wrong]
-    mis += [Misconception(k, "cost", COST_WRONG[k][0], COST_WRONG[k][1]) for k in cost_wrong]
+    mis += noise_mis + cost_mis
     return Variant(
         problem="why_it_scales",
         title="Why it still works at a billion parameters",
         statement=statement,
         params={"P": params, "N": examples, "d": d, "batch": batch},
         answers=[
-            Answer("minima", "why the runs end equally well", MINIMA_RIGHT, kind="choice",
-                   choices=shuffled_choices(rng, MINIMA_RIGHT, [MINIMA_WRONG[k][0] for k in minima_wrong], 3)),
+            minima,
             Answer("p_minimum", f"the probability that all {d} curvatures are positive", p_min,
                    tolerance=with_floor(POWER, p_min),
                    hand_form=sp.Pow(R(1, 2), d, evaluate=False)),
             Answer("critical", "what a zero-gradient point most likely is", "saddle", kind="choice",
                    choices=shuffled_choices(rng, "saddle", SADDLE_CHOICES[1:], 2)),
-            Answer("noise", "how mini-batch noise helps", NOISE_RIGHT, kind="choice",
-                   choices=shuffled_choices(rng, NOISE_RIGHT, [NOISE_WRONG[k][0] for k in noise_wrong], 3)),
-            Answer("cost", "why one gradient of every parameter is affordable", COST_RIGHT, kind="choice",
-                   choices=shuffled_choices(rng, COST_RIGHT, [COST_WRONG[k][0] for k in cost_wrong], 2)),
+            noise,
+            cost,
         ],
         steps=steps,
         misconceptions=mis,
