@@ -140,3 +140,17 @@ def gradebook_scores(root: Path, assignment: str = HW) -> dict[str, dict[str, fl
 
 def results_json(root: Path, student: str) -> dict:
     return json.loads((root / "autograded" / student / HW / "results.json").read_text())
+
+
+def ungraded_copy(root: Path, dest: Path) -> Path:
+    """A copy of the course with nothing graded: no autograded/ and no submission in the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    shutil.copytree(root, dest, ignore=shutil.ignore_patterns("autograded"))
+    with Gradebook(f"sqlite:///{dest / 'gradebook.db'}") as gb:
+        for student in STUDENTS:
+            try:
+                gb.remove_submission(HW, student)
+            except MissingEntry:
+                pass
+    return dest

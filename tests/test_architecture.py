@@ -94,3 +94,16 @@ def test_the_student_facade_needs_only_numpy():
             " or m.startswith('backproplab.grade') or m.startswith('backproplab.problems')); print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]", out
+
+
+def test_the_student_command_line_imports_no_instructor_library():
+    """The student build has numpy and click only: the command line and `backproplab check` import
+    nothing of the instructor's libraries (they load in the commands that use them)."""
+    import subprocess
+
+    code = ("import sys; import backproplab.cli, backproplab.student.check, backproplab.notebook_api; "
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sympy', 'nbgrader', 'matplotlib', 'jinja2', 'rich', 'nbformat', 'nbclient', 'orjson', 'latex2mathml')"
+            " or m.startswith('backproplab.problems') or m.startswith('backproplab.render')); print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", out

@@ -305,8 +305,9 @@ def as_array(value) -> np.ndarray:
 
 def kinds_that_fit(wrong: np.ndarray, right: np.ndarray, hidden_delta: bool) -> set[str]:
     """The kinds of error (as the statement defines them) a wrong line fits, next to the right one:
-    every entry times one positive factor other than 1 (scaled), times −1 (sign flipped), the
-    right matrix transposed, or a hidden δ off by different factors (wrong activation derivative)."""
+    every entry times one positive factor other than 1 ('scaled'), times −1 ('sign'), the right
+    matrix transposed ('transposed'), or a hidden δ off by different factors ('derivative'): the
+    labels the statement gives them."""
     fits = set()
     if wrong.shape == right.shape:
         nonzero = np.abs(right) > 1e-12
@@ -314,11 +315,11 @@ def kinds_that_fit(wrong: np.ndarray, right: np.ndarray, hidden_delta: bool) -> 
         uniform = (nonzero.any() and np.all(np.abs(wrong[~nonzero]) < 1e-12)
                    and np.allclose(ratios, ratios[0], rtol=1e-9, atol=0))
         if uniform and abs(ratios[0] + 1) < 1e-9:
-            fits.add("sign flipped")
+            fits.add("sign")
         elif uniform and ratios[0] > 0 and abs(ratios[0] - 1) > 1e-9:
             fits.add("scaled")
         elif not uniform and hidden_delta:
-            fits.add("wrong activation derivative")
+            fits.add("derivative")
     if wrong.shape == right.T.shape and np.allclose(wrong, right.T, rtol=0, atol=1e-9):
         fits.add("transposed")
     return fits
@@ -353,7 +354,7 @@ def test_find_the_bug_names_the_first_inconsistent_line():
         assert fits == {v.answer("error_kind").value}, (first, fits, v.answer("error_kind").value)
         kinds.add(v.answer("error_kind").value)
         assert_misconceptions_distinct(v)
-    assert kinds == {"scaled", "sign flipped", "transposed", "wrong activation derivative"}
+    assert kinds == {"scaled", "sign", "transposed", "derivative"}
 
 
 def test_shapes_match_numpy():

@@ -17,11 +17,16 @@ from backproplab.course.solve import solve
 from backproplab.grade.submission import MAX_BYTES
 
 from conftest import BACKPROPLAB, solved_course
+from graded_course import set_answer
 
 HW = "hw1-gradient-descent"
 HONEST = ["honest1", "honest2"]
 # Hands in its notebook and a scratch copy next to it: graded (as nbgrader does), with a note.
 EXTRA = "twonb"
+# Hands in a one-line answer that passes every exponent and magnitude limit but whose exact
+# value grows without bound (hours of arithmetic): graded, that answer a one-line error.
+BOMB = "parserbomb"
+BOMB_ANSWER = "((((1 + 1/10**50)**64)**64)**64)**64"
 
 # Roster students whose submission is broken -> what their one error row must say.
 BROKEN = {
@@ -123,6 +128,8 @@ def _plant(root: Path, course: Path, layout) -> None:
     (course / "submitted" / "symhw" / HW).symlink_to(layout.submission_dir("honest2"), target_is_directory=True)
     os.mkfifo(sub("fifo"))  # a grader that opens it for reading without O_NONBLOCK blocks forever
     solved(EXTRA, sub(EXTRA))
+    first = json.loads(layout.key_json(BOMB).read_text())["problems"][0]
+    set_answer(solved(BOMB, sub(BOMB)), first["key"], first["answers"][0]["name"], BOMB_ANSWER)
     (sub(EXTRA).parent / f"{HW} (1).ipynb").write_text((layout.released_notebook(EXTRA)).read_text())
     solved("misnamed", layout.submission_dir("misnamed") / "HW1.ipynb")
     (course / "submitted" / "hwfile").mkdir()
@@ -136,7 +143,7 @@ def _plant(root: Path, course: Path, layout) -> None:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("malformed")
-    students = HONEST + [EXTRA] + sorted(BROKEN)
+    students = HONEST + [EXTRA, BOMB] + sorted(BROKEN)
     course, layout = solved_course(root, HW, students, solved=HONEST)
     _plant(root, course, layout)
     first = _grade(course)
@@ -169,7 +176,7 @@ def test_each_bad_submission_is_one_clear_error_row(runs):
     # The run log holds the same rows, one per bad entry; error rows are one line each.
     assert sorted(map(tuple, log["errors"])) == sorted(rows)
     assert all("\n" not in s and "\n" not in why for s, why in log["errors"])
-    assert f"graded {len(HONEST) + 1} submission(s)" in first.stdout
+    assert f"graded {len(HONEST) + 2} submission(s)" in first.stdout
 
 
 def test_honest_students_get_full_scores_and_bad_ones_no_grades(runs):
@@ -183,6 +190,12 @@ def test_honest_students_get_full_scores_and_bad_ones_no_grades(runs):
     extra = json.loads((layout.autograded_dir(EXTRA) / "results.json").read_text())
     assert extra["status"] == "graded" and extra["score"] == _key_points(layout, EXTRA)  # the named one
     assert any("not graded" in n and f"{HW} (1).ipynb" in n for n in extra["notes"]), extra["notes"]
+    bomb = json.loads((layout.autograded_dir(BOMB) / "results.json").read_text())
+    first = json.loads(layout.key_json(BOMB).read_text())["problems"][0]
+    name = first["answers"][0]["name"]
+    check = next(c for c in bomb["problems"][0]["checks"] if name in c["name"] or name in c["message"])
+    assert bomb["status"] == "graded" and check["score"] == 0 and "too long" in check["message"], check
+    assert bomb["score"] < _key_points(layout, BOMB)
     for s in BROKEN:
         results = layout.autograded_dir(s) / "results.json"
         if s in READ_BY_WORKER:
@@ -208,8 +221,8 @@ def test_rerun_reports_the_same_without_duplicates(runs):
     assert "Traceback" not in second.stderr
     assert sorted(_error_rows(second.stdout)) == sorted(_error_rows(first.stdout))
     assert "graded 0 submission(s)" in second.stdout
-    assert f"{len(HONEST) + 1 + len(READ_BY_WORKER)} already graded" in second.stdout
+    assert f"{len(HONEST) + 2 + len(READ_BY_WORKER)} already graded" in second.stdout
     scores = _gradebook_submissions(course)  # asserts one submission per student
-    assert set(scores) == set(HONEST) | {EXTRA} | READ_BY_WORKER
+    assert set(scores) == set(HONEST) | {EXTRA, BOMB} | READ_BY_WORKER
     for s in HONEST:
         assert scores[s] == pytest.approx(_key_points(layout, s))

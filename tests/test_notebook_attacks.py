@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -178,6 +179,17 @@ def attack_garbage_metadata(nb, key, released, marks):
     return {"p1", "p2", "p3"}, ["cell p1 is missing", "cell p3 is missing"]
 
 
+def attack_surrogate(nb, key, released, marks):
+    """Student strings that no file can hold as they are: a code cell whose error message is a
+    lone surrogate with terminal escapes (p6), a hand answer that is one (p1). The run must still
+    write this student's results.json and feedback page, and every other student's."""
+    _cell(nb, "p6")["source"] = ("def clip_by_global_norm(grads, max_norm):\n"
+                                 "    raise ValueError('\\ud800\\x1b[2J graded 100/100 \\udfff')\n")
+    entry = next(p for p in key["problems"] if p["key"] == "p1")
+    _cell(nb, "p1")["source"] = "".join(f"{a['name']} = '\\ud800\\x1b[31m'\n" for a in entry["answers"])
+    return {"p1", "p6"}, []
+
+
 def attack_hooks(nb, key, released, marks):
     """Hand answer cells that install an IPython input transformer (p1), an AST transformer (p2),
     replace showtraceback (p3) and monkeypatch numpy (p4), with no or wrong answers. In-kernel
@@ -190,7 +202,7 @@ def attack_hooks(nb, key, released, marks):
 
 ATTACKS = {f.__name__.removeprefix("attack_"): f for f in (
     attack_points, attack_answer_meta, attack_swap, attack_cell_type, attack_deleted, attack_duplicate,
-    attack_checksum, attack_outputs, attack_no_metadata, attack_garbage_metadata, attack_hooks)}
+    attack_checksum, attack_outputs, attack_no_metadata, attack_garbage_metadata, attack_surrogate, attack_hooks)}
 # Representative attacks also run through stock `nbgrader autograde` with our plugin.
 STOCK = ["points", "swap", "cell_type", "deleted", "duplicate", "outputs", "hooks"]
 
@@ -255,6 +267,21 @@ def test_attack_scores_no_more_than_its_honest_content(attacked, name):
     assert not any(marks.iterdir()), list(marks.iterdir())  # no answer cell was ever run
 
 
+def test_student_strings_reach_every_file_safely(attacked):
+    """The surrogate attack's results.json, feedback page and gradebook comments are written,
+    readable as UTF-8, and hold no control character from the student."""
+    course, layout, _, _, _, _, _ = attacked
+    s = "x_surrogate"
+    text = layout.results_json(s).read_text(encoding="utf-8")
+    page = layout.feedback_html(s).read_text(encoding="utf-8")
+    assert "\\ud800" not in text and "\x1b" not in page and "\ufffd" in page
+    problems = {p["key"]: p for p in json.loads(text)["problems"]}
+    assert any("ValueError" in c["message"] for c in problems["p6"]["checks"])
+    with sqlite3.connect(course / "gradebook.db") as db:
+        comments = [c for (c,) in db.execute("select auto_comment from comment where auto_comment is not null")]
+    assert comments and all(c.encode("utf-8") and "\x1b" not in c for c in comments)
+
+
 def test_honest_students_are_untouched_and_get_no_notes(attacked):
     course, layout, _, expected, _, _, _ = attacked
     for s in HONEST:
@@ -299,3 +326,49 @@ def test_stock_nbgrader_with_plugin_agrees(attacked):
     assert (marks / "input_transformer").exists()
     fooled = _gradebook(pristine, "x_hooks")
     assert sum(v or 0 for v in fooled.values()) > sum(expected["x_hooks"].values())
+
+
+SCRIPT = "<script>window.backproplab_pwned = 1</script>"
+ONERROR = '<img src="x" onerror="window.backproplab_pwned = 2">'
+
+
+@pytest.mark.slow
+def test_nbgrader_route_refuses_links_and_sanitises_html(attacked, tmp_path):
+    """Stock `nbgrader autograde` + `generate_feedback` with our plugin: a submitted notebook that
+    is a link to a classmate's scores 0, files linked to the course secret and to an answer key
+    are not copied into autograded/ or feedback/, and a student's <script> and onerror HTML in a
+    markdown cell do not survive into the feedback page."""
+    from backproplab.course.generate import NBGRADER_CONFIG
+
+    _, layout, pristine, _, _, _, _ = attacked
+    course = tmp_path / "course"
+    shutil.copytree(pristine, course, symlinks=True)
+    (course / "nbgrader_config.py").write_text(NBGRADER_CONFIG)  # the plugin, as generate writes it
+    here = Layout(course, HW)
+    linker, writer = "x_no_metadata", "x_checksum"
+    notebook = here.submission_dir(linker) / here.notebook_name
+    notebook.unlink()
+    notebook.symlink_to(here.submission_dir(HONEST[1]) / here.notebook_name)
+    secret = (course / ".backproplab" / "secret").read_text().strip()
+    (here.submission_dir(linker) / "notes.txt").symlink_to(course / ".backproplab" / "secret")
+    (here.submission_dir(linker) / "key.json").symlink_to(here.key_json(HONEST[1]))
+    nb = _nb(here.submission_dir(writer) / here.notebook_name)
+    nb["cells"].insert(1, {"cell_type": "markdown", "metadata": {}, "source": f"My notes {SCRIPT} {ONERROR}"})
+    (here.submission_dir(writer) / here.notebook_name).write_text(json.dumps(nb))
+    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    for s in (linker, writer):
+        for step in ("autograde", "generate_feedback"):
+            proc = subprocess.run([sys.executable, "-m", "nbgrader", step, HW, "--student", s, "--force"],
+                                  cwd=course, capture_output=True, text=True, env=env, timeout=600)
+            assert proc.returncode == 0, (s, step, proc.stderr[-3000:])
+    assert sum(v or 0 for v in _gradebook(course, linker).values()) == 0  # not the classmate's 100%
+    for top in ("autograded", "feedback"):
+        for path in (course / top / linker).rglob("*"):
+            if path.is_file():
+                assert secret not in path.read_text(errors="replace"), path
+                assert path.name not in ("notes.txt", "key.json"), path
+    page = next((course / "feedback" / writer / HW).glob("*.html")).read_text()
+    assert "My notes" in page
+    # escaped into text at most: no script element of the student's, no tag with an onerror handler
+    assert not re.search(r"<script[^>]*>\s*window\.backproplab_pwned", page)
+    assert not re.search(r"<[a-zA-Z][^<>]*\sonerror\s*=", page)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from backproplab.cli import main
 from backproplab.report.build import ReportError, write_report
-from graded_course import ERRORED, HW, MISSING_STUDENT, gradebook_scores, graded_course, results_json
+from graded_course import ERRORED, HW, MISSING_STUDENT, gradebook_scores, graded_course, results_json, ungraded_copy
 
 
 class Tables(HTMLParser):
@@ -180,8 +180,7 @@ def test_bad_input_is_one_line(course, tmp_path):
         write_report("no-such-hw", course.root)
     with pytest.raises(ReportError, match="has not been generated"):
         write_report(HW, tmp_path / "empty")
-    ungraded = tmp_path / "ungraded"
-    shutil.copytree(course.root, ungraded, ignore=shutil.ignore_patterns("autograded"))
+    ungraded = ungraded_copy(course.root, tmp_path / "ungraded")
     with pytest.raises(ReportError, match="nothing .* graded"):
         write_report(HW, ungraded)
     result = CliRunner().invoke(main, ["report", "no-such-hw", "--course", str(course.root)])

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from backproplab.grade.sandbox import UNPRIVILEGED_UID, ForbiddenImport, Limits, Sandbox, SandboxError, StudentError, launcher
+from backproplab.grade.sandbox import STRONG, UNPRIVILEGED_UID, ForbiddenImport, Limits, Sandbox, SandboxError, StudentError, launcher
 from backproplab.grade.sandbox.inprocess import InProcessSandbox
 from backproplab.grade.sandbox.inside.wire import WireError, decode, encode
 
@@ -63,7 +63,7 @@ def session(box):
 
 
 def test_isolation_is_named(box):
-    assert box.isolation == "bubblewrap" or box.isolation.startswith("fallback: ")
+    assert box.isolation == STRONG or box.isolation == "weak (fallback): requested"
 
 
 def test_result_matches_float_iteration(session):
@@ -95,9 +95,9 @@ def test_generator_is_materialised(session):
 def test_student_process_is_confined(box, session):
     facts = session.call("facts")
     assert facts["mode"] == 0o600  # umask 077
-    if box.isolation == "bubblewrap" or launcher.os.geteuid() == 0:
+    if box.isolation == STRONG or launcher.os.geteuid() == 0:
         assert facts["uid"] == UNPRIVILEGED_UID
-    if box.isolation == "bubblewrap":
+    if box.isolation == STRONG:
         assert facts["pid"] == 1  # PID 1 of its own namespace
         assert not {"work", "root", "home", "etc"} & set(facts["root"])
     with box.session(SOURCE) as other:  # a fresh private directory per session
@@ -210,19 +210,23 @@ def test_result_size_is_capped():
             s.call("big", 1_000_000)
 
 
-def test_missing_bubblewrap_warns_once_and_falls_back(monkeypatch):
+def test_missing_bubblewrap_is_refused_unless_weak_isolation_is_allowed(monkeypatch):
     monkeypatch.setattr(launcher.shutil, "which", lambda name: None)
     monkeypatch.setattr(launcher, "_warned", False)
+    with pytest.raises(SandboxError, match=r"^bubblewrap cannot start: bubblewrap \(bwrap\) is not installed; "
+                                           r"pass --allow-weak-isolation") as refused:
+        Sandbox()
+    assert "\n" not in str(refused.value)
     with pytest.warns(RuntimeWarning, match="fallback"):
-        with Sandbox() as box:
-            assert box.isolation == "fallback: bubblewrap (bwrap) is not installed"
+        with Sandbox(weak_ok=True) as box:
+            assert box.isolation == "weak (fallback): bubblewrap (bwrap) is not installed"
             with box.session(SOURCE) as s:
                 assert s.call("squares", 2) == [0, 1]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Sandbox().close()  # no second warning
+        Sandbox(weak_ok=True).close()  # no second warning
     with pytest.raises(SandboxError):
-        Sandbox(mode="bubblewrap")
+        Sandbox(mode="bubblewrap", weak_ok=True)
 
 
 # ------------------------------------------------------------------ codec

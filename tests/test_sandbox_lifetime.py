@@ -8,8 +8,13 @@ import subprocess
 import sys
 import time
 
+import tempfile
+from pathlib import Path
+
 import psutil
 import pytest
+
+from backproplab.grade.sandbox import Sandbox, launcher
 
 # A grader that starts a sandbox, has a student spin forever in a call, and waits to be killed.
 GRADER = '''
@@ -42,3 +47,6 @@ def test_killing_the_grader_kills_every_sandbox_process(mode):
         grader.wait()
     gone, alive = psutil.wait_procs(spawned, timeout=5)
     assert not alive, [(p.pid, p.name()) for p in alive]
+    if mode == "fallback":  # its private folder outlived it; the next fallback Sandbox removes it
+        Sandbox(mode="fallback").close()
+        assert not list(Path(tempfile.gettempdir()).glob(f"{launcher.FALLBACK_DIR}{grader.pid}-*"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
@@ -25,6 +26,12 @@ MAX_DEPTH = 3
 MAX_ITEMS = 1000
 MAX_EXPONENT = 64
 MAX_MAGNITUDE = 1e100
+# Exact arithmetic is bounded by the size of every intermediate, not only by exponents and
+# magnitudes: (1 + 1/10**50)**64 is small, but its denominator has 3200 digits, and four
+# more powers of 64 would run for hours. No numerator or denominator may exceed this.
+MAX_DIGITS = 300
+MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
+CELL_SECONDS = 2.0  # reading one cell may take at most this long
 
 FUNCTIONS: dict[str, Callable[[float], float]] = {
     "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "tanh": math.tanh, "abs": abs,
@@ -51,17 +58,32 @@ class Parsed:
     syntax_error: str | None = None
 
 
+TOO_LONG = f"number too long (more than {MAX_DIGITS} digits in its numerator or denominator): use a decimal"
+
+
+def _bits(x: Fraction | float) -> int:
+    return max(x.numerator.bit_length(), x.denominator.bit_length()) if isinstance(x, Fraction) else 0
+
+
 def _number(x: Any) -> Fraction | float:
     if isinstance(x, bool) or not isinstance(x, (int, float, Fraction)):
         raise BadAnswer("expected a number")
     if isinstance(x, float) and not math.isfinite(x):
         raise BadAnswer("not a finite number")
+    if _bits(x) > MAX_BITS:  # before abs(), which would divide two huge integers
+        raise BadAnswer(TOO_LONG)
     if abs(x) > MAX_MAGNITUDE:
         raise BadAnswer("number too large")
     return x
 
 
-def _eval(node: ast.AST, depth: int = 0) -> Any:
+def _eval(node: ast.AST, depth: int = 0, deadline: float = math.inf) -> Any:
+    if time.monotonic() > deadline:
+        raise BadAnswer(f"took longer than {CELL_SECONDS:g} s to read")
+    return _eval_node(node, depth, deadline)
+
+
+def _eval_node(node: ast.AST, depth: int, deadline: float) -> Any:
     if isinstance(node, ast.Constant):
         if node.value is Ellipsis:
             raise Unanswered()
@@ -73,10 +95,10 @@ def _eval(node: ast.AST, depth: int = 0) -> Any:
             raise BadAnswer(f"{type(node.value).__name__} is not a number")
         return _number(Fraction(node.value) if isinstance(node.value, int) else node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        x = _number(_eval(node.operand, depth))
+        x = _number(_eval(node.operand, depth, deadline))
         return -x if isinstance(node.op, ast.USub) else x
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
-        a, b = _number(_eval(node.left, depth)), _number(_eval(node.right, depth))
+        a, b = _number(_eval(node.left, depth, deadline)), _number(_eval(node.right, depth, deadline))
         try:
             if isinstance(node.op, ast.Add):
                 return _number(a + b)
@@ -89,6 +111,8 @@ def _eval(node: ast.AST, depth: int = 0) -> Any:
             if abs(b) > MAX_EXPONENT:
                 raise BadAnswer("exponent too large")
             if isinstance(b, Fraction) and b.denominator == 1 and isinstance(a, Fraction):
+                if _bits(a) * abs(int(b)) > MAX_BITS and abs(a) != 1:  # checked before it is computed
+                    raise BadAnswer(TOO_LONG)
                 return _number(a ** int(b))
             return _number(float(a) ** float(b))
         except (ZeroDivisionError, OverflowError, ValueError):
@@ -98,7 +122,7 @@ def _eval(node: ast.AST, depth: int = 0) -> Any:
             raise BadAnswer("lists nested too deeply")
         if len(node.elts) > MAX_ITEMS:
             raise BadAnswer("list too long")
-        return [_eval(e, depth + 1) for e in node.elts]
+        return [_eval(e, depth + 1, deadline) for e in node.elts]
     if isinstance(node, ast.Name) and node.id in CONSTANTS:
         return CONSTANTS[node.id]
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in MODULES and node.attr in CONSTANTS:
@@ -108,17 +132,23 @@ def _eval(node: ast.AST, depth: int = 0) -> Any:
         name = func.id if isinstance(func, ast.Name) else (
             func.attr if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in MODULES else None)
         if name in ("array", "asarray") and isinstance(func, ast.Attribute):
-            return _eval(node.args[0], depth)
+            return _eval(node.args[0], depth, deadline)
         if name in FUNCTIONS:
             try:
-                return _number(float(FUNCTIONS[name](float(_number(_eval(node.args[0], depth))))))
+                return _number(float(FUNCTIONS[name](float(_number(_eval(node.args[0], depth, deadline))))))
             except (ValueError, OverflowError):
                 raise BadAnswer(f"{name}() of a value outside its domain") from None
     raise BadAnswer("only numbers, fractions like 3/4, lists and strings are read (no variables or function calls)")
 
 
 def parse_answers(source: str) -> Parsed:
-    """Every `name = <literal>` at the top level of `source`; later assignments win."""
+    """Every `name = <literal>` at the top level of `source`; later assignments win.
+
+    Reading one cell takes at most about CELL_SECONDS: past it every answer not yet
+    read gets a one-line error (each operation is bounded by MAX_DIGITS, so the
+    limit is checked often enough).
+    """
+    deadline = time.monotonic() + CELL_SECONDS
     try:
         tree = ast.parse(source)
     except SyntaxError as e:
@@ -131,7 +161,7 @@ def parse_answers(source: str) -> Parsed:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             name = stmt.targets[0].id
             try:
-                values[name] = _eval(stmt.value)
+                values[name] = _eval(stmt.value, 0, deadline)
                 errors.pop(name, None)
             except Unanswered:
                 values.pop(name, None)

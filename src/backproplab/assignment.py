@@ -22,12 +22,13 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import problems
 from .errors import ConfigError
 from .paths import data_dir
-from .problems.variant import ProblemType
+
+if TYPE_CHECKING:  # the problem types need sympy: `load` imports them, `spec_file` does not
+    from .problems.variant import ProblemType
 
 PARTIAL = ("proportional", "all")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -71,16 +72,25 @@ def available() -> list[str]:
     return sorted(p.parent.name for p in root.glob("*/assignment.toml"))
 
 
-def load(name: str) -> Assignment:
-    """The built-in assignment `name`, or one at a path to a folder holding assignment.toml."""
+def find_spec(name: str) -> Path:
+    """The assignment.toml of the built-in assignment `name`, or of the folder at the path `name`;
+    AssignmentError when there is none."""
     path = Path(name)
     if not (path / "assignment.toml").is_file():
         if not NAME.match(name):
             raise AssignmentError(f"unknown assignment {name!r} (known: {', '.join(available())})")
         path = data_dir("assignments") / name
-    spec_file = path / "assignment.toml"
-    if not spec_file.is_file():
+    if not (path / "assignment.toml").is_file():
         raise AssignmentError(f"unknown assignment {name!r} (known: {', '.join(available())})")
+    return path / "assignment.toml"
+
+
+def load(name: str) -> Assignment:
+    """The built-in assignment `name`, or one at a path to a folder holding assignment.toml."""
+    from . import problems
+
+    spec_file = find_spec(name)
+    path = spec_file.parent
     try:
         spec = tomllib.loads(spec_file.read_text())
     except tomllib.TOMLDecodeError as e:

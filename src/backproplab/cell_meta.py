@@ -1,4 +1,5 @@
-"""nbgrader's cell metadata: what a generated cell carries, and its checksum as nbgrader computes it.
+"""nbgrader's cell metadata: what a generated cell carries, and its checksum as nbgrader computes it;
+and the one notebook-level entry backproplab adds (metadata.backproplab.fingerprint).
 
 Generation writes the checksum into every locked cell; grading recomputes it to
 see whether a student changed a locked cell. Both use `checksum` here, which
@@ -37,3 +38,15 @@ def checksum(source: str, cell_type: str, meta: dict) -> str:
     if grade:
         h.update(str(float(meta["points"])).encode("utf-8"))
     return h.hexdigest()
+
+
+METADATA = "backproplab"  # the notebook metadata key of what backproplab records in a notebook
+
+
+def notebook_fingerprint(nb: object) -> str | None:
+    """The fingerprint a (student-controlled, already-loaded) notebook carries, or None
+    (course/fingerprint.py says whose it is)."""
+    meta = nb.get("metadata") if isinstance(nb, dict) else None
+    ours = meta.get(METADATA) if isinstance(meta, dict) else None
+    value = ours.get("fingerprint") if isinstance(ours, dict) else None
+    return value if isinstance(value, str) else None

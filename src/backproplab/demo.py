@@ -32,6 +32,9 @@ HOSTILE_CODE = {
 }
 
 
+DEMO_CANVAS_ID = "1234"  # an example Canvas assignment id (the number in the assignment's address)
+
+
 def _answer_line(name: str, value) -> str:
     return f"{name} = {json.dumps(value)}"
 
@@ -111,7 +114,9 @@ def run_demo(course: Path | None, n_students: int, echo: Callable[[str], None] =
     summary = grade_assignment(assignment, course)
     echo("4. report and exports")
     report = write_report(assignment, course, None)
-    exports = [export(assignment, course, fmt, None) for fmt in ("csv", "canvas", "gradescope")]
+    # The Canvas import needs the id of the Canvas assignment to fill; the demo course has none, so an example.
+    exports = [export(assignment, course, fmt, None, canvas_assignment_id=DEMO_CANVAS_ID)
+               for fmt in ("csv", "canvas", "gradescope")]
 
     echo("")
     echo(f"{'student':12} {'score':>9}  submission")
@@ -126,7 +131,8 @@ def run_demo(course: Path | None, n_students: int, echo: Callable[[str], None] =
     echo(summary.describe())
     echo(f"report:    {report}")
     for path in exports:
-        echo(f"export:    {path}")
+        echo(f"export:    {path}" + (f" (for the Canvas assignment {DEMO_CANVAS_ID}: pass your own "
+                                     "--canvas-assignment-id)" if path.name.endswith("-canvas.csv") else ""))
     echo(f"feedback:  {layout.feedback_html('<student>')}")
     echo(f"keys:      {layout.key_dir}")
     echo(f"demo finished in {time.perf_counter() - start:.1f} s")

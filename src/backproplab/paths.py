@@ -13,3 +13,9 @@ def data_dir(name: str) -> Path:
     if packaged.is_dir():
         return packaged
     return _PACKAGE.parent.parent / name
+
+
+def student_build() -> bool:
+    """Whether this is the student build (hatch_build.py): no reference solutions, no hidden tests,
+    and only what the public checks need installed, so only `backproplab check` can run."""
+    return not data_dir("solutions").is_dir()

@@ -1,4 +1,4 @@
-# expect: rejected
+# expect: error-or-rejected
 # Leaves daemons behind: setsid, double fork, ignoring SIGTERM and SIGHUP.
 import os, signal, time
 def mse_loss(y_pred, y):

@@ -3,15 +3,19 @@
 The grader builds every hidden input and expected value in its own process from
 `autograder/<task>.py` and the reference `solutions/`. The student's cell runs in
 a sandbox session with a small adapter appended (`autograder/harness.py`); one
-sandbox call runs the whole batch and returns plain arrays. Every verdict —
-shape, dtype, finiteness, relative error, named misconception, inputs left
-alone, same result twice, agreement with finite differences of the student's own
-forward — is computed here. Messages never show hidden inputs or expected values.
+sandbox call runs the whole batch (in shuffled order, each call in a fresh
+namespace) and returns plain arrays. Every verdict — shape, dtype, finiteness,
+relative error, named misconception, inputs left alone, same result twice,
+agreement with finite differences of the student's own forward — is computed
+here. Messages never show hidden inputs or expected values. Whatever comes back
+(a huge integer, a reply with a field missing) costs at most the checks of that
+call: never the problem, never the worker.
 """
 
 from __future__ import annotations
 
 import ast
+import random
 from contextlib import ExitStack
 from typing import Any
 
@@ -24,6 +28,11 @@ from .result import CheckResult, ProblemResult
 from .sandbox import ForbiddenImport, StudentError
 
 CARRIED_FORWARD = "carried forward"  # credit key: a backward consistent with the student's own forward
+# A forward whose finite-difference gradient is below this everywhere is taken as constant:
+# a backward "consistent" with it (zeros) earns nothing.
+DEGENERATE = 1e-6
+_shuffle = random.SystemRandom().shuffle  # unpredictable for the student; results never depend on it
+NO_RESULT = "the grader got no usable result for this call"
 
 
 def _part(out: Any, part: Part) -> Any:
@@ -86,21 +95,72 @@ def _wrt(args: tuple, wrt: int | tuple[int, str]) -> np.ndarray:
     return args[wrt] if isinstance(wrt, int) else args[wrt[0]][wrt[1]]
 
 
-def _fd_gradient(fd: FD, result: dict) -> np.ndarray | None:
-    """The student's own forward, differentiated numerically; None if it failed or is not numeric.
+def _perturbed(fd: FD, i: tuple, step: float) -> tuple:
+    """The forward's arguments with element `i` of argument `fd.wrt` moved by `step` (copies)."""
+    args = list(fd.forward.args)
+    if isinstance(fd.wrt, int):
+        args[fd.wrt] = x = args[fd.wrt].copy()
+    else:
+        args[fd.wrt[0]] = dict(args[fd.wrt[0]])
+        args[fd.wrt[0]][fd.wrt[1]] = x = args[fd.wrt[0]][fd.wrt[1]].copy()
+    x[i] += step
+    return tuple(args)
 
-    The harness returns sum(dout * forward) at x + h e_i and x - h e_i for every i.
-    """
-    sums = result.get("out")
-    shape = _wrt(fd.forward.args, fd.wrt).shape
-    if not isinstance(sums, np.ndarray) or sums.shape != shape + (2,) or sums.dtype.kind != "f":
+
+def _picked(result: dict, pick: Any) -> np.ndarray | None:
+    """A forward's output (its `pick` part) as a finite float array, or None."""
+    try:
+        out = _part(result["out"], pick)
+        arr = np.asarray(out, dtype=float)
+    except Exception:  # an error reply, a string, a ragged list, an int too large for a float
         return None
+    return arr if np.all(np.isfinite(arr)) else None
+
+
+def _fd_gradient(fd: FD, points: list[tuple[tuple, int]], outputs: list[dict], graded: np.ndarray | None) -> np.ndarray | None:
+    """The student's own forward differentiated numerically from the probe calls, or None when
+    no credit can be carried by it.
+
+    `points` name each probe call (element i, sign +1/-1, or () and 0 for the unperturbed
+    inputs) and `outputs` are their results. None unless every output is numeric, the
+    unperturbed output equals what the same forward returned when it was graded (it is one
+    function, not one that notices probes), and the gradient is not ~0 (a constant forward
+    is consistent with any zero backward).
+    """
+    shape = _wrt(fd.forward.args, fd.wrt).shape
+    sums = np.zeros(shape + (2,))
+    dout = np.asarray(fd.dout, dtype=float)
+    for (i, sign), result in zip(points, outputs):
+        out = _picked(result, fd.forward.pick)
+        if out is None:
+            return None
+        if sign == 0:
+            if graded is None or out.shape != graded.shape or not np.array_equal(out, graded):
+                return None
+            continue
+        try:
+            sums[i + (0 if sign > 0 else 1,)] = np.sum(dout * out)
+        except ValueError:  # the output does not broadcast against dout
+            return None
     grad = (sums[..., 0] - sums[..., 1]) / (2 * fd.h)
-    return grad if np.all(np.isfinite(grad)) else None
+    if not np.all(np.isfinite(grad)) or np.max(np.abs(grad), initial=0.0) <= DEGENERATE:
+        return None
+    return grad
 
 
 def judge(check: Check, result: dict, fd_grad: np.ndarray | None, credit: dict[str, float]) -> CheckResult:
-    """Score one check from the student's result: right, a named misconception, or wrong."""
+    """Score one check from the student's result: right, a named misconception, or wrong.
+
+    Never raises: a value that cannot even be compared fails this check only.
+    """
+    try:
+        return _judge(check, result, fd_grad, credit)
+    except Exception as e:  # noqa: BLE001 — e.g. an integer too large for a float
+        return CheckResult(check.name, 0.0, check.weight,
+                           f"the return value cannot be compared with the expected one ({type(e).__name__})")
+
+
+def _judge(check: Check, result: dict, fd_grad: np.ndarray | None, credit: dict[str, float]) -> CheckResult:
     if "error" in result:
         if str(result["error"]).startswith("NotImplementedError"):
             return CheckResult(check.name, 0.0, check.weight, f"{check.call.fn} is not implemented yet")
@@ -112,6 +172,8 @@ def judge(check: Check, result: dict, fd_grad: np.ndarray | None, credit: dict[s
     why = mismatch(got, check.expected, check.tol)
     if why is None:
         return CheckResult(check.name, 1.0, check.weight, "correct")
+    if _all_zero(got):  # nothing computed: no named mistake (t left at 0 would be "t off by one") earns credit
+        return CheckResult(check.name, 0.0, check.weight, why)
     for probe in check.probes:
         try:
             if mismatch(got, probe.value, check.tol) is None:
@@ -126,6 +188,17 @@ def judge(check: Check, result: dict, fd_grad: np.ndarray | None, credit: dict[s
                                "forward function (error carried forward: fix the forward)",
                                misconception=CARRIED_FORWARD)
     return CheckResult(check.name, 0.0, check.weight, why)
+
+
+def _all_zero(x: Any) -> bool:
+    """Is every number in `x` zero (an array of zeros, 0, a list or dict of these)?"""
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "biuf" and not np.any(x)
+    if isinstance(x, dict):
+        return all(_all_zero(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return all(_all_zero(v) for v in x)
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0
 
 
 def _hygiene(calls: list[Call], results: list[dict], right: list[bool]) -> list[CheckResult]:
@@ -183,19 +256,19 @@ def _marker(arg: Any) -> bool:
     return isinstance(arg, dict) and ("__rng__" in arg or "__function__" in arg)
 
 
-def _encode(call: Call, fd: FD | None = None) -> dict:
-    if fd is not None:
-        return {"fn": call.fn, "args": list(call.args), "pick": call.pick,
-                "fd": {"wrt": fd.wrt, "h": fd.h, "dout": fd.dout}}
-    return {"fn": call.fn, "args": list(call.args), "pick": call.pick, "again": call.hygiene, "keep_args": call.hygiene}
+def _encode(call: Call, args: tuple | None = None) -> dict:
+    """One call as the harness receives it. Graded calls and finite-difference probes look
+    exactly alike (the same keys and flags; only the argument values differ), and the
+    harness runs each in a fresh namespace: a forward cannot tell which calls probe it."""
+    return {"fn": call.fn, "args": list(call.args if args is None else args), "again": True, "keep_args": True}
 
 
 class TaskRunner:
     """Runs the coding tasks of one submission in one sandbox session.
 
     A session costs more to start than most tasks take to grade, so a submission's
-    tasks share one. Each task's cell is loaded into a fresh namespace of its own
-    (cells do not see each other's names). When a task kills the session (timeout,
+    tasks share one. Each call runs in a fresh namespace where its task's cell has
+    just been executed (cells do not see each other's names, calls not each other's state). When a task kills the session (timeout,
     exit, crash, memory), it gets that error and the next task a fresh session.
     `sandbox` is anything with `.session(source)`.
     """
@@ -238,11 +311,36 @@ class TaskRunner:
 
 
 def run_checks(calls: list[dict], source: str | None, runner: TaskRunner) -> list[dict]:
-    """The harness's raw results of encoded `calls` on the cell `source`, one dict per call."""
-    results = runner.run(source, calls)
-    if not isinstance(results, list) or len(results) != len(calls) or not all(isinstance(r, dict) for r in results):
+    """The harness's results of encoded `calls` on the cell `source`, one dict per call.
+
+    The calls run in shuffled order. Each result is {"error": str} or {"out": value}
+    with optional "again" and "args" (a list): anything else that came back (student
+    code can write to the result channel) becomes an error for that call alone.
+    """
+    order = list(range(len(calls)))
+    _shuffle(order)
+    results = runner.run(source, [calls[k] for k in order])
+    if not isinstance(results, list) or len(results) != len(calls):
         raise ValueError("the harness returned something other than one result per call")
-    return results
+    out: list[dict] = [{}] * len(calls)
+    for k, r in zip(order, results):
+        out[k] = _result(r)
+    return out
+
+
+def _result(r: Any) -> dict:
+    if not isinstance(r, dict):
+        return {"error": NO_RESULT}
+    if "error" in r:
+        return {"error": str(r["error"])[:300]}
+    if "out" not in r:
+        return {"error": NO_RESULT}
+    kept = {"out": r["out"]}
+    if "again" in r:
+        kept["again"] = r["again"]
+    if isinstance(r.get("args"), list):
+        kept["args"] = r["args"]
+    return kept
 
 
 def grade_code(key: str, task: str, seed: int, points: float, source: str | None, sandbox: Any,
@@ -293,22 +391,59 @@ def _run_and_judge(key: str, points: float, checks: list[Check], source: str | N
     return ProblemResult(key, points, graded)
 
 
+def _forward_check(checks: list[Check], fd: FD) -> int | None:
+    """The check of the forward `fd` differentiates, on the same inputs (the call's own forward check)."""
+    for k, c in enumerate(checks):
+        same_args = len(c.call.args) == len(fd.forward.args) and all(
+            a is b for a, b in zip(c.call.args, fd.forward.args))
+        if c.fd is None and c.call.fn == fd.forward.fn and same_args and c.part == fd.forward.pick:
+            return k
+    return None
+
+
 def _carry_forward(checks: list[Check], graded: list[CheckResult], results: list[dict], index: dict[int, int],
                    source: str | None, runner: TaskRunner, credit: dict[str, float]) -> None:
-    """Judge again, against finite differences of the student's own forward, the backward
-    checks that are wrong for no named reason. Only those pay for the probes (a second
-    round trip), so a right submission never does."""
-    todo = [i for i, (c, g) in enumerate(zip(checks, graded)) if c.fd is not None and g.score < 1
-            and g.misconception is None and "error" not in results[index[id(c.call)]]]
-    fds = list({id(checks[i].fd): checks[i].fd for i in todo}.values())
+    """Judge again, against finite differences of the student's own forward, the backward checks
+    that are wrong for no named reason where that call's own forward check failed too (a wrong
+    forward is why a right chain rule gives a wrong gradient; with a right forward the
+    backward must match the reference).
+
+    Only these pay for the probes. They run in a session of their own, started after the
+    graded one has ended, so nothing a graded call kept (in the process, its files) reaches
+    them; each probe is a call like any graded one (same entry point, same stack, a fresh
+    namespace), in shuffled order, and the unperturbed call is among them: its output must
+    be the one the forward gave when graded. A forward whose gradient is ~0 carries nothing.
+    """
+    todo = []
+    for i, (c, g) in enumerate(zip(checks, graded)):
+        if c.fd is None or g.score >= 1 or g.misconception is not None or "error" in results[index[id(c.call)]]:
+            continue
+        own = _forward_check(checks, c.fd)
+        if own is not None and graded[own].score < 1:
+            todo.append((i, own))
+    fds = list({id(checks[i].fd): (checks[i].fd, own) for i, own in todo}.values())
     if not fds:
         return
+    plan: list[tuple[FD, tuple, int]] = []
+    for fd, _ in fds:
+        plan.append((fd, (), 0))
+        for i in np.ndindex(_wrt(fd.forward.args, fd.wrt).shape):
+            plan += [(fd, i, 1), (fd, i, -1)]
+    calls = [_encode(fd.forward, fd.forward.args if sign == 0 else _perturbed(fd, i, sign * fd.h))
+             for fd, i, sign in plan]
+    runner.close()  # the graded session ends here: the probes get a process of their own
     try:
-        probes = run_checks([_encode(fd.forward, fd) for fd in fds], source, runner)
+        probes = run_checks(calls, source, runner)
     except (StudentError, ValueError):
         return  # no consistent forward to credit
-    grads = {id(fd): _fd_gradient(fd, r) for fd, r in zip(fds, probes)}
-    for i in todo:
+    finally:
+        runner.close()  # and the next task gets a fresh one
+    grads = {}
+    for fd, own in fds:
+        mine = [(k, (i, sign)) for k, (f, i, sign) in enumerate(plan) if f is fd]
+        graded_out = _picked(results[index[id(checks[own].call)]], checks[own].part)
+        grads[id(fd)] = _fd_gradient(fd, [pt for _, pt in mine], [probes[k] for k, _ in mine], graded_out)
+    for i, _ in todo:
         c = checks[i]
         graded[i] = judge(c, results[index[id(c.call)]], grads[id(c.fd)], credit)
 

@@ -1,15 +1,99 @@
-"""Recording results in nbgrader's gradebook.db (so `nbgrader export`, formgrader and
-generate_feedback see them): the score of each test cell `pN_test`, and our
-feedback as the auto-comment of each answer cell `pN`."""
+"""nbgrader's gradebook.db, the one store of scores.
+
+Writing (so `nbgrader export`, formgrader and generate_feedback see them): the score
+of each test cell `pN_test`, and our feedback as the auto-comment of each answer
+cell `pN`. Reading (`read_book`): what feedback, the report and the exports show,
+manual scores, extra credit and a grader's comments from formgrader included,
+whichever route (`backproplab grade` or `nbgrader autograde`) graded the submission.
+"""
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..assignment import Assignment
 from ..course.layout import Layout
 from ..course.nbgrader_env import gradebook_url, prepare_nbgrader
+from ..course.roster import Person
+from .result import labelled
+
+
+@dataclass
+class BookSubmission:
+    """One student's graded submission as the gradebook holds it, per problem key."""
+
+    scores: dict[str, float] = field(default_factory=dict)  # manual score if set, else auto, plus extra credit
+    auto: dict[str, float | None] = field(default_factory=dict)  # what the autograder gave
+    by_grader: set[str] = field(default_factory=set)  # problems whose score a grader set or added to
+    comments: dict[str, str] = field(default_factory=dict)  # a grader's manual comment on the answer cell
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.scores.values()), 6)
+
+
+@dataclass
+class Book:
+    """What the gradebook knows of a class for one assignment."""
+
+    people: dict[str, Person] = field(default_factory=dict)
+    submissions: dict[str, BookSubmission] = field(default_factory=dict)  # only those with a score recorded
+
+
+def read_book(layout: Layout, assignment: Assignment) -> Book:
+    """Every student's person and every scored submission of `assignment` in the course's gradebook.
+
+    A submission counts once any of its grades has a score (auto or manual): nbgrader
+    creates the rows at the start of autograde, and a row alone would read as a real zero.
+    Two joined queries over nbgrader's ORM classes (walking its relationships lazily
+    costs a query per submission and cell: most of a second for 300 students).
+    """
+    prepare_nbgrader()
+    from nbgrader.api import Assignment as Homework
+    from nbgrader.api import BaseCell, Comment, Grade, Gradebook, Student, SubmittedAssignment, SubmittedNotebook
+
+    keys = {p.key for p in assignment.problems}
+    book = Book()
+    if not layout.gradebook.exists():
+        return book
+
+    def of_assignment(query, row):
+        return (query.select_from(row)
+                .join(SubmittedNotebook, row.notebook_id == SubmittedNotebook.id)
+                .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                .join(Homework, SubmittedAssignment.assignment_id == Homework.id)
+                .join(BaseCell, row.cell_id == BaseCell.id)
+                .filter(Homework.name == assignment.name))
+
+    with Gradebook(gradebook_url(layout.course)) as gb:
+        db = gb.db
+        for who in db.query(Student):
+            book.people[who.id] = Person(who.first_name or "", who.last_name or "", who.email or "",
+                                         who.lms_user_id or "")
+        entries: dict[str, BookSubmission] = {}
+        scored: set[str] = set()
+        grades = of_assignment(db.query(SubmittedAssignment.student_id, BaseCell.name, Grade.auto_score,
+                                        Grade.manual_score, Grade.extra_credit, Grade.score), Grade)
+        for student, cell, auto, manual, extra, score in grades:
+            key = cell.removesuffix("_test")
+            if key not in keys:
+                continue
+            entry = entries.setdefault(student, BookSubmission())
+            if auto is not None or manual is not None:
+                scored.add(student)
+            entry.scores[key] = entry.scores.get(key, 0.0) + float(score or 0.0)
+            entry.auto[key] = auto
+            if manual is not None or extra:
+                entry.by_grader.add(key)
+        comments = of_assignment(db.query(SubmittedAssignment.student_id, BaseCell.name, Comment.manual_comment), Comment)
+        for student, cell, text in comments:
+            if student in entries and cell in keys and (text or "").strip():
+                entries[student].comments[cell] = text.strip()
+    book.submissions = {s: e for s, e in entries.items() if s in scored}
+    return book
+
 
 BATCH = 100  # submissions per transaction: each commit is an fsync
 
@@ -104,7 +188,7 @@ def _comment(problem: dict | None, data: dict) -> str:
         return f"Not graded: {data['error']}"
     if problem is None:
         return ""
-    lines = [c["message"] for c in problem["checks"] if c["message"]]
+    lines = [c.get("line") or labelled(c["name"], c["message"]) for c in problem["checks"] if c["message"]]
     if problem.get("error"):
         lines.insert(0, problem["error"])
     return "\n".join(lines)  # copying flags stay with the instructor (results.json, report)

@@ -22,6 +22,20 @@ class CheckResult:
     misconception: str | None = None
     follow_through: bool = False  # credit for work that follows correctly from an earlier slip
 
+    @property
+    def line(self) -> str:
+        """What the student reads, labelled by the answer or check it is about."""
+        return labelled(self.name, self.message)
+
+
+def labelled(name: str, message: str) -> str:
+    """`message` labelled by `name` ("gd_step, hidden case 1: correct"); a message that already
+    starts with the answer's name (a hand answer's "`loss` is correct.") is left as it is."""
+    message = message or "no message"
+    if not name or message.startswith(f"`{name}`"):
+        return message
+    return f"{name}: {message}"
+
 
 @dataclass
 class ProblemResult:
@@ -49,5 +63,5 @@ class ProblemResult:
         return {"key": self.key, "points": self.points, "error": self.error, "flags": list(self.flags),
                 "score": self.score,
                 "checks": [{"name": c.name, "score": c.score, "weight": c.weight, "message": c.message,
-                            "misconception": c.misconception, "follow_through": c.follow_through}
+                            "line": c.line, "misconception": c.misconception, "follow_through": c.follow_through}
                            for c in self.checks]}

@@ -6,7 +6,15 @@ student code in their own warm sandbox. The parent is the only writer: it record
 scores in nbgrader's gradebook and then marks the submission done with an atomic
 autograded/<student>/<HW>/results.json. A re-run grades only what has no
 results.json matching the submitted file, so a run killed at any point loses
-nothing and duplicates nothing.
+nothing and duplicates nothing. At the end, every graded student's feedback is
+written from the gradebook (grade/feedback.py), so it shows manual grades too.
+
+A run that would execute student code first checks that bubblewrap can confine
+it; if not, it stops with one line saying why, unless weak isolation was allowed
+(`weak_ok`, the command line's --allow-weak-isolation). Every results.json says
+how its submission's code was confined. Everything a student controls is made
+safe to write (wire.clean) before it reaches results.json, the gradebook or the
+feedback page.
 """
 
 from __future__ import annotations
@@ -22,16 +30,20 @@ from typing import Any, Callable
 
 from ..answers import parse_answers
 from ..assignment import Assignment
-from ..course.layout import Layout, generated
+from ..course.layout import Layout, generated, secure_private
 from ..course.roster import STUDENT_ID
+from ..course.fingerprint import course_notebook_owners
 from ..errors import BackproplabError, ConfigError
 from ..files import digest, write_json_atomic
 from ..key import KeyProblem, UnreadableKey, read_key
 from .copying import CopyIndex
-from .feedback import write_feedback
+from .feedback import write_class_feedback
 from .hand import grade_hand
 from .result import CheckResult, ProblemResult
-from .submission import NotebookError, folder_problem, parse_notebook, read_submission
+from .sandbox.inside.wire import clean
+from .submission import NotebookError, WrongNotebook, folder_problem, parse_notebook, read_submission, wrong_notebook
+
+NO_CODE = "none needed: no student code was run (hand answers are parsed, never executed)"
 
 class GradeError(BackproplabError):
     """The run cannot start (one line)."""
@@ -48,15 +60,30 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     digest: str = ""  # sha256 of the submitted notebook this result belongs to
     seconds: float = 0.0
-    isolation: str = ""  # how this submission's code was confined ("" when no code ran)
+    isolation: str = NO_CODE  # how this submission's code was confined
+    wrong_notebook: WrongNotebook | None = None  # not the notebook released to the student (an error row)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The results.json record, every string in it safe to write (see `safe`)."""
+        return safe({
             "student": self.student, "status": self.status, "score": self.score, "max_score": self.max_score,
             "error": self.error, "notes": self.notes, "digest": self.digest, "seconds": round(self.seconds, 4),
             "isolation": self.isolation,
+            "wrong_notebook": self.wrong_notebook.to_json() if self.wrong_notebook else None,
             "problems": [p.to_json() for p in self.problems],
-        }
+        })
+
+
+def safe(data: Any) -> Any:
+    """`data` with every string cleaned (lone surrogates, control characters): it is
+    student-controlled in places (error messages, notes) and must never abort a write."""
+    if isinstance(data, str):
+        return clean(data)
+    if isinstance(data, dict):
+        return {safe(k): safe(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [safe(v) for v in data]
+    return data
 
 
 @dataclass
@@ -68,6 +95,15 @@ class GradeSummary:
     missing: list[str] = field(default_factory=list)
     seconds: float = 0.0
     isolation: str = ""
+    max_score: float = 0.0
+    scores: dict[str, float] = field(default_factory=dict)  # every graded submission asked for, resumed too
+
+    def to_json(self) -> dict[str, Any]:
+        """`backproplab grade --json`: the run's counts, error rows and the scores."""
+        return {"assignment": self.assignment, "graded": self.graded, "resumed": self.resumed,
+                "errors": [{"student": s, "error": why} for s, why in self.errors], "missing": self.missing,
+                "seconds": round(self.seconds, 3), "isolation": self.isolation, "max_score": self.max_score,
+                "scores": dict(sorted(self.scores.items()))}
 
     def describe(self) -> str:
         lines = [f"graded {self.graded} submission(s) of {self.assignment} in {self.seconds:.1f} s"
@@ -90,13 +126,21 @@ class Grader:
     assignment: Assignment
     layout: Layout
     copies: CopyIndex | None = None
+    owners: dict[str, str] | None = None  # fingerprint -> whose notebook (course.variants.notebook_owners)
+    weak_ok: bool = False  # grade with the weaker fallback where bubblewrap cannot start
     _sandbox: Any = None
+
+    def notebook_owners(self) -> dict[str, str]:
+        """Whose notebook each fingerprint of the assignment is: the roster's and the source's."""
+        if self.owners is None:
+            self.owners = course_notebook_owners(self.layout, self.assignment)
+        return self.owners
 
     def sandbox(self):
         if self._sandbox is None:
             from .sandbox import Sandbox
 
-            self._sandbox = Sandbox()
+            self._sandbox = Sandbox(weak_ok=self.weak_ok)
         return self._sandbox
 
     def task_runner(self):
@@ -131,6 +175,9 @@ class Grader:
         except NotebookError as e:
             return self._error(result, str(e), start)
         result.notes = sub.notes
+        result.wrong_notebook = wrong_notebook(sub.raw, student, self.notebook_owners())
+        if result.wrong_notebook is not None:  # graded as the student's own variant only when it is theirs
+            return self._error(result, result.wrong_notebook.message, start)
         with self.task_runner() as runner:  # one sandbox session for all of this submission's code
             for entry in key.problems:
                 source = sub.cells.get(entry.key)
@@ -141,7 +188,7 @@ class Grader:
                                        error=f"internal grading error: {type(e).__name__}: {e}")
                 result.problems.append(pr)
         result.score = round(sum(p.score for p in result.problems), 6)
-        result.isolation = self._sandbox.isolation if self._sandbox is not None else ""
+        result.isolation = self._sandbox.isolation if self._sandbox is not None else NO_CODE
         result.seconds = time.perf_counter() - start
         return result
 
@@ -158,6 +205,10 @@ class Grader:
         if self.copies is not None and parsed is not None:
             pr.flags += self.copies.flags(student, entry, parsed)
         return pr
+
+    def refuse(self, student: str, why: str) -> SubmissionResult:
+        """An error result for a submission that is not read at all (a link, say), with the reason."""
+        return self._error(SubmissionResult(student, "graded", 0.0, self.assignment.points), why, time.perf_counter())
 
     def _error(self, result: SubmissionResult, why: str, start: float) -> SubmissionResult:
         result.status, result.error, result.score = "error", why, 0.0
@@ -187,9 +238,25 @@ def _init_worker(grader: Grader) -> None:
 
 def _grade_one(student: str) -> dict:
     assert _GRADER is not None
-    result = _GRADER.grade(student)
-    write_feedback(_GRADER.layout, _GRADER.assignment, result)
-    return result.to_json()
+    return _GRADER.grade(student).to_json()
+
+
+def check_isolation(assignment: Assignment, weak_ok: bool) -> str:
+    """How student code will be confined in this run (NO_CODE for hand-only assignments).
+
+    Starts a sandbox once, so that a machine where bubblewrap cannot start stops
+    the run with one line saying why (GradeError) before any submission is
+    touched, unless `weak_ok`.
+    """
+    if not any(p.type.kind == "code" for p in assignment.problems):
+        return NO_CODE
+    from .sandbox import Sandbox, SandboxError
+
+    try:
+        with Sandbox(weak_ok=weak_ok) as box:
+            return box.isolation
+    except SandboxError as e:
+        raise GradeError(str(e)) from None
 
 
 def find_submissions(layout: Layout, roster: list[str]) -> tuple[list[str], list[tuple[str, str]], list[str]]:
@@ -230,8 +297,13 @@ def find_submissions(layout: Layout, roster: list[str]) -> tuple[list[str], list
 
 
 def grade_assignment(name: str, course: Path, students: list[str] | None = None, workers: int | None = None,
-                     regrade: bool = False, progress: Callable[[int], None] | None = None) -> GradeSummary:
-    """Grade the submissions of `name` in `course` (all, or only `students`)."""
+                     regrade: bool = False, progress: Callable[[int], None] | None = None,
+                     weak_ok: bool = False) -> GradeSummary:
+    """Grade the submissions of `name` in `course` (all, or only `students`).
+
+    GradeError (one line) when student code would run and bubblewrap cannot
+    start, unless `weak_ok`.
+    """
     start = time.perf_counter()
     try:
         assignment, layout, roster = generated(name, course)
@@ -242,7 +314,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
         found = [s for s in found if s in students]
         missing = [s for s in missing if s in students]
         errors = [e for e in errors if e[0] in students]  # rows about other folders are not asked for
-    summary = GradeSummary(assignment.name, errors=list(errors), missing=missing)
+    summary = GradeSummary(assignment.name, errors=list(errors), missing=missing, max_score=assignment.points)
 
     todo = []
     for s in found:
@@ -254,14 +326,21 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
                     summary.resumed += 1
                     if stored.get("status") == "error":  # still broken: the re-run reports it again
                         summary.errors.append((s, stored.get("error") or "not graded"))
+                    else:
+                        summary.scores[s] = float(stored.get("score", 0.0))
                     continue
             except (OSError, json.JSONDecodeError):
                 pass
         todo.append(s)
 
+    if todo:
+        summary.isolation = check_isolation(assignment, weak_ok)
+    secure_private(layout)
+
     from .gradebook import GradebookWriter
 
-    grader = Grader(assignment, layout, CopyIndex.build(layout, roster, assignment))
+    grader = Grader(assignment, layout, CopyIndex.build(layout, roster, assignment), weak_ok=weak_ok)
+    grader.notebook_owners()  # once, before the workers fork
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     def committed(data: dict) -> None:
         # No fsync: this file only marks a submission done after its grades are committed
@@ -275,6 +354,7 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
             summary.errors.append((data["student"], data["error"]))
         else:
             summary.graded += 1
+            summary.scores[data["student"]] = float(data["score"])
         if progress:
             progress(len(todo))
 
@@ -293,6 +373,9 @@ def grade_assignment(name: str, course: Path, students: list[str] | None = None,
         for data in results:
             book.record(data)
             record(data)
+    # Every graded student's feedback, written again from the gradebook: a manual score or a
+    # comment entered in formgrader since the last run shows there now (unchanged pages are kept).
+    write_class_feedback(layout, assignment, students if students is not None else roster, summary.errors)
     summary.seconds = time.perf_counter() - start
     write_json_atomic(layout.run_log, {"errors": summary.errors, "missing": summary.missing,
                                         "graded": summary.graded, "resumed": summary.resumed,

@@ -19,7 +19,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cell_meta import checksum
+from ..cell_meta import checksum, notebook_fingerprint
+from ..course.layout import SOURCE_STUDENT
 from ..errors import SubmissionError
 
 MAX_BYTES = 5_000_000
@@ -227,6 +228,44 @@ def parse_notebook(nb: object, wanted: set[str]) -> Submission:
     for gid in sorted(wanted - cells.keys(), key=_natural):
         notes.append(f"cell {gid} is missing (deleted, or its metadata was changed)")
     return Submission(cells, notes, nb)
+
+
+@dataclass(frozen=True)
+class WrongNotebook:
+    """A submission that is not the notebook released to its student: one clear error row."""
+
+    kind: str  # "other" (another student's), "generic" (nbgrader's unpersonalised one), "unknown", "missing"
+    released_to: str | None  # whose notebook it is (SOURCE_STUDENT for the generic one), when known
+    message: str
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "released_to": self.released_to, "message": self.message}
+
+
+def wrong_notebook(nb: dict, student: str, owners: dict[str, str]) -> WrongNotebook | None:
+    """Why `nb`, handed in by `student`, is not the notebook released to them, or None when it is.
+
+    `owners` maps every fingerprint of the assignment to its student (course.variants.
+    notebook_owners: the roster and the source notebook). The fingerprint is an HMAC of the
+    course secret, so a student cannot make another notebook carry theirs; a notebook that
+    carries a classmate's is that classmate's notebook.
+    """
+    mine = "hand in the notebook released to you"
+    found = notebook_fingerprint(nb)
+    if found is None:
+        return WrongNotebook("missing", None, "this notebook carries no backproplab fingerprint (metadata.backproplab), "
+                                              f"so it is not the notebook released to {student}: not graded; {mine}")
+    owner = owners.get(found)
+    if owner == student:
+        return None
+    if owner == SOURCE_STUDENT:
+        return WrongNotebook("generic", owner, "this is the unpersonalised notebook (nbgrader's generic release), "
+                                               f"not the one released to {student}: not graded; {mine}")
+    if owner is not None:
+        return WrongNotebook("other", owner, f"this is the notebook released to {owner}, not the one released to "
+                                             f"{student}: not graded; {mine}")
+    return WrongNotebook("unknown", None, "this notebook's fingerprint matches no notebook released for this "
+                                          f"assignment (another course or term, or edited): not graded; {mine}")
 
 
 # What has no business in an answer cell: hooks into IPython that rewrite later cells or

@@ -49,6 +49,35 @@ def _plain_answer(value: Any) -> float | str | list | None:
     return float(plain) if isinstance(plain, (int, float)) else None
 
 
+def _notebook_path(here: Path, assignment: str) -> Path | None:
+    """The notebook nbgrader is running in `here` (the kernel runs beside it), or None."""
+    path = here / Layout(here, assignment).notebook_name
+    if path.is_file():
+        return path
+    found = sorted(here.glob("*.ipynb"))  # the student renamed it: nbgrader grades the notebook that is there
+    return found[0] if len(found) == 1 else None
+
+
+def _wrong_notebook(course: Path, student: str, name: str) -> str | None:
+    """Why the notebook being autograded is not the one released to `student` (its fingerprint
+    names another student, the generic notebook or nobody), or None when it is theirs."""
+    import json
+
+    from ..assignment import load
+    from ..course.fingerprint import course_notebook_owners
+    from ..grade.submission import wrong_notebook
+
+    path = _notebook_path(Path(os.getcwd()), name)
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8")) if path else None
+    except (OSError, ValueError):
+        nb = None
+    if not isinstance(nb, dict):
+        return None  # nothing to check against: grade as the folder's student
+    found = wrong_notebook(nb, student, course_notebook_owners(Layout(course, name), load(name)))
+    return found.message if found else None
+
+
 def _solution_cell(here: Path, assignment: str, key: str) -> str | None:
     """The student's cell `key` in the notebook being autograded, read as `backproplab grade` reads it.
 
@@ -59,12 +88,9 @@ def _solution_cell(here: Path, assignment: str, key: str) -> str | None:
     """
     from ..grade.submission import NotebookError, read_submission
 
-    path = here / Layout(here, assignment).notebook_name
-    if not path.is_file():  # the student renamed it: nbgrader grades the notebook that is there
-        found = sorted(here.glob("*.ipynb"))
-        if len(found) != 1:
-            return None
-        path = found[0]
+    path = _notebook_path(here, assignment)
+    if path is None:
+        return None
     try:
         return read_submission(path, {key}).cells.get(key)
     except (NotebookError, OSError):
@@ -74,6 +100,10 @@ def _solution_cell(here: Path, assignment: str, key: str) -> str | None:
 def grade_problem(key: str, namespace: dict[str, Any]) -> float:
     """Grade problem `key` from the kernel's variables; prints feedback, returns the score."""
     course, student, assignment = _locate()
+    why = _wrong_notebook(course, student, assignment)
+    if why is not None:  # graded as the student's own variant only when it is theirs
+        print(f"Not graded: {why}")
+        return 0.0
     entry = read_key(Layout(course, assignment).key_json(student)).problem(key)
     if entry.code is not None:
         from ..grade.code import grade_code

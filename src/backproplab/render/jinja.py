@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from ..problems.exact import HAND_DIGITS
 
@@ -20,7 +21,22 @@ TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
 )
-TEMPLATES.filters["fmt"] = lambda x: f"{x:g}"
+def number(x: float) -> str:
+    """A score or a number of points as a reader wants it: at most 2 decimals (2.86, not 2.85714)."""
+    return f"{round(float(x), 2) + 0.0:g}"
+
+
+def code_spans(text: str) -> markupsafe.Markup:
+    """Text with `name` shown as code, everything else escaped (no literal backticks on a page)."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # an odd backtick: show the text as it is
+        return markupsafe.Markup(markupsafe.escape(text))
+    return markupsafe.Markup("".join(f"<code>{markupsafe.escape(p)}</code>" if i % 2 else str(markupsafe.escape(p))
+                                     for i, p in enumerate(parts)))
+
+
+TEMPLATES.filters["fmt"] = number
+TEMPLATES.filters["code_spans"] = code_spans
 
 
 def coding_rules() -> str:

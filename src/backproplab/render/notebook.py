@@ -24,7 +24,7 @@ from nbformat import NotebookNode
 
 from ..answers import answer_form
 from ..assignment import Assignment
-from ..cell_meta import checksum, nbgrader_meta
+from ..cell_meta import METADATA, checksum, nbgrader_meta
 from ..problems.exact import py
 from .items import Item
 from .jinja import TEMPLATES
@@ -102,14 +102,18 @@ def problem_cells(index: int, item: Item, mode: Mode) -> list[NotebookNode]:
     return [statement, answer, test]
 
 
-def build_notebook(assignment: Assignment, items: list[Item], mode: Mode) -> NotebookNode:
-    """The whole notebook of one student (or of the source) in `mode`."""
+def build_notebook(assignment: Assignment, items: list[Item], mode: Mode, fingerprint: str | None = None) -> NotebookNode:
+    """The whole notebook of one student (or of the source) in `mode`, carrying `fingerprint`
+    (course.variants.fingerprint: whose variants these are) in metadata.backproplab."""
     header = _cell("markdown", TEMPLATES.get_template("header.md.j2").render(assignment=assignment).strip(),
                    "header", nbgrader_meta("header", locked=True), mode != "source")
     cells = [header]
     for index, item in enumerate(items, start=1):
         cells += problem_cells(index, item, mode)
-    return NotebookNode(nbformat=4, nbformat_minor=5, metadata=nbformat.from_dict(KERNEL), cells=cells)
+    metadata = nbformat.from_dict(KERNEL)
+    if fingerprint is not None:
+        metadata[METADATA] = NotebookNode(fingerprint=fingerprint)
+    return NotebookNode(nbformat=4, nbformat_minor=5, metadata=metadata, cells=cells)
 
 
 def _plain(nb: NotebookNode) -> dict:

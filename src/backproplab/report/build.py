@@ -66,6 +66,7 @@ def render(grades: ClassGrades) -> str:
         a=grades.assignment, over=over, problems=problems, checks=stats.check_stats(grades),
         misconceptions=stats.misconceptions(grades), attention=stats.attention(grades),
         flags=stats.copying_flags(grades), students=grades.students, keys=grades.keys,
+        wrong=grades.wrong_notebooks,
         histogram=histogram(over.totals, grades.max_score) if over.totals else None,
         difficulty=difficulty_chart(problems) if over.totals else None,
         when=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),

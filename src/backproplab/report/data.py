@@ -2,9 +2,13 @@
 
 Scores come from nbgrader's gradebook.db (the store: a TA's manual score or extra
 credit in formgrader wins over the autograder's), everything else — the checks
-with their messages and named misconceptions, copying flags, errors — from each
-submission's autograded/<student>/<HW>/results.json, and the odd folders and
-missing students from the last run's .backproplab/grade/<HW>.json.
+with their messages and named misconceptions, copying flags, errors, notebooks
+that are not the student's own — from each submission's
+autograded/<student>/<HW>/results.json, and the odd folders and missing students
+from the last run's .backproplab/grade/<HW>.json. Either route writes both:
+`backproplab grade`, and `nbgrader autograde` with the generated config; a
+submission the gradebook scored without a results.json (stock in-kernel nbgrader)
+is still read, with its scores only.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from typing import Any
 
 from ..assignment import Assignment
 from ..course.layout import Layout, generated
-from ..course.nbgrader_env import gradebook_url, prepare_nbgrader
+from ..course.roster import Person
 from ..errors import BackproplabError, ConfigError
 from ..files import digest
+from ..grade.gradebook import read_book
 
 # A student's status in the exports and the report.
 GRADED, ERROR, MISSING, UNGRADED, STALE = "graded", "error", "missing", "ungraded", "stale"
@@ -26,23 +31,6 @@ GRADED, ERROR, MISSING, UNGRADED, STALE = "graded", "error", "missing", "ungrade
 
 class GradesError(BackproplabError):
     """The grades cannot be read (one line): unknown assignment, not generated, nothing graded."""
-
-
-@dataclass
-class Person:
-    """What the gradebook knows about a student beyond the id (empty when nothing)."""
-
-    first_name: str = ""
-    last_name: str = ""
-    email: str = ""
-    lms_user_id: str = ""
-
-    @property
-    def display_name(self) -> str:
-        """'Last, First' as LMS gradebooks show names, or '' when the gradebook has none."""
-        if self.last_name and self.first_name:
-            return f"{self.last_name}, {self.first_name}"
-        return self.last_name or self.first_name
 
 
 @dataclass
@@ -67,6 +55,12 @@ class StudentGrades:
     @property
     def error(self) -> str | None:
         return (self.results or {}).get("error")
+
+    @property
+    def wrong_notebook(self) -> dict[str, Any] | None:
+        """{"kind", "released_to", "message"} when the submission is not the student's own notebook."""
+        found = (self.results or {}).get("wrong_notebook")
+        return found if isinstance(found, dict) else None
 
     def problem(self, key: str) -> dict[str, Any] | None:
         """The results.json entry of problem `key` (checks, error, flags), if graded."""
@@ -96,6 +90,11 @@ class ClassGrades:
     def with_status(self, *statuses: str) -> list[StudentGrades]:
         return [s for s in self.students if s.status in statuses]
 
+    @property
+    def wrong_notebooks(self) -> list[StudentGrades]:
+        """Submissions that are another student's notebook, the generic one, or nobody's."""
+        return [s for s in self.students if s.wrong_notebook]
+
 
 def _read_json(path: Path) -> Any:
     try:
@@ -104,39 +103,15 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _status(layout: Layout, student: str, results: dict | None) -> str:
+def _status(layout: Layout, student: str, results: dict | None, in_book: bool) -> str:
     submitted = layout.submission_dir(student) / layout.notebook_name
     if results is None:
+        if in_book:  # scored by nbgrader alone (stock in-kernel autograde)
+            return GRADED
         return UNGRADED if layout.submission_dir(student).is_dir() else MISSING
     if submitted.exists() and results.get("digest") and results["digest"] != digest(submitted):
         return STALE
     return ERROR if results.get("status") == ERROR else GRADED
-
-
-def _gradebook_scores(layout: Layout, assignment: Assignment, students: list[StudentGrades]) -> None:
-    """Fill `scores` (points per problem key) and `person` from nbgrader's gradebook."""
-    prepare_nbgrader()
-    from nbgrader.api import Gradebook, MissingEntry
-
-    keys = {p.key for p in assignment.problems}
-    with Gradebook(gradebook_url(layout.course)) as gb:
-        for row in students:
-            try:
-                who = gb.find_student(row.student)
-                row.person = Person(who.first_name or "", who.last_name or "", who.email or "", who.lms_user_id or "")
-            except MissingEntry:
-                continue
-            if row.results is None:
-                continue  # nothing graded: a gradebook row alone would read as a real zero
-            try:
-                sub = gb.find_submission(assignment.name, row.student)
-            except MissingEntry:
-                continue
-            for nb in sub.notebooks:
-                for grade in nb.grades:
-                    key = grade.name.removesuffix("_test")
-                    if key in keys:
-                        row.scores[key] = row.scores.get(key, 0.0) + float(grade.score or 0.0)
 
 
 def load_class(name: str, course: Path) -> ClassGrades:
@@ -148,17 +123,22 @@ def load_class(name: str, course: Path) -> ClassGrades:
     course = layout.course
     if not layout.gradebook.exists():
         raise GradesError(f"no gradebook at {layout.gradebook}: run `backproplab generate` first")
+    book = read_book(layout, assignment)
     rows = []
     for student in roster:
         results = _read_json(layout.results_json(student))
         results = results if isinstance(results, dict) else None
-        rows.append(StudentGrades(student, _status(layout, student, results), results=results))
-    if not any(r.results for r in rows):
-        raise GradesError(f"nothing of {assignment.name} has been graded in {course}: run `backproplab grade` first")
-    _gradebook_scores(layout, assignment, rows)
-    for row in rows:
-        if row.results and not row.scores:  # graded, but the gradebook lost it: fall back to our record
-            row.scores = {p["key"]: float(p["score"]) for p in row.results.get("problems", [])}
+        entry = book.submissions.get(student)
+        row = StudentGrades(student, _status(layout, student, results, entry is not None), results=results,
+                            person=book.people.get(student, Person()))
+        if entry is not None:
+            row.scores = dict(entry.scores)
+        elif results is not None:  # graded, but the gradebook lost it: fall back to our record
+            row.scores = {p["key"]: float(p["score"]) for p in results.get("problems", [])}
+        rows.append(row)
+    if not any(r.results or r.scores for r in rows):
+        raise GradesError(f"nothing of {assignment.name} has been graded in {course}: run `backproplab grade` "
+                          "(or `nbgrader autograde`) first")
     log = _read_json(layout.run_log)
     entries = log.get("errors", []) if isinstance(log, dict) else []
     on_roster = {r.student for r in rows}

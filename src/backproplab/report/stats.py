@@ -173,7 +173,7 @@ def attention(grades: ClassGrades) -> list[Problem]:
     out = []
     for s in grades.students:
         if s.status == ERROR:
-            out.append(Problem(s.student, "submission", s.error or "could not be graded"))
+            out.append(Problem(s.student, "notebook" if s.wrong_notebook else "submission", s.error or "could not be graded"))
         elif s.status == UNGRADED:
             out.append(Problem(s.student, "submission", "submitted but not graded yet: run `backproplab grade`"))
         elif s.status == STALE:

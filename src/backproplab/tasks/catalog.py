@@ -17,10 +17,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..paths import data_dir
+from ..errors import ConfigError
+from ..paths import data_dir, student_build
 from .checks import Check
 
 HARNESS = "harness"
+
+
+class TaskNotFound(ConfigError):
+    """A coding task's hidden tests or reference solution are not in this install."""
 
 
 def task_ids() -> list[str]:
@@ -31,7 +36,8 @@ def task_ids() -> list[str]:
 def _load(folder: str, name: str) -> ModuleType:
     path = data_dir(folder) / f"{name}.py"
     if not path.is_file():
-        raise KeyError(f"no {folder} module {name!r} at {path}")
+        why = " (the student build carries no hidden tests or solutions)" if student_build() else ""
+        raise TaskNotFound(f"no {folder} module {name!r} at {path}{why}")
     spec = importlib.util.spec_from_file_location(f"_backproplab_{folder}_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -10,10 +10,10 @@ is what runs inside the sandbox; `inprocess` is the insecure in-kernel stand-in
 for stock nbgrader. docs/sandbox.md has the threat model.
 """
 
-from .launcher import Sandbox
+from .launcher import STRONG, Sandbox
 from .limits import Limits
 from .mounts import UNPRIVILEGED_UID
 from .protocol import ForbiddenImport, SandboxError, StudentError
 from .session import Session
 
-__all__ = ["ForbiddenImport", "Limits", "Sandbox", "SandboxError", "Session", "StudentError", "UNPRIVILEGED_UID"]
+__all__ = ["STRONG", "ForbiddenImport", "Limits", "Sandbox", "SandboxError", "Session", "StudentError", "UNPRIVILEGED_UID"]

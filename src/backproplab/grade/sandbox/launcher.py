@@ -2,17 +2,20 @@
 
 A `Sandbox` owns one warm worker process (a *zygote* with numpy imported) that
 runs under bubblewrap: no network, a read-only view of only /usr, the Python
-install and its site-packages, a private /tmp, its own PID/IPC/UTS namespaces.
+standard library and numpy (mounts.py), a private /tmp, its own PID/IPC/UTS namespaces.
 Each `session(source)` gets a fresh child of the zygote (forked ahead of time),
 PID 1 of its own PID namespace (so killing it kills everything it spawned, setsid
-daemons included), which drops to uid 65534, sets rlimits, blocks the forbidden
-modules and execs the student's source. `Session.call` sends plain data in and
+daemons included) with an IPC namespace of its own, which drops to uid 65534, sets
+rlimits, loads the seccomp filter (seccomp.py), blocks the forbidden modules and
+execs the student's source. `Session.call` sends plain data in and
 gets validated plain data back over a socket dedicated to the protocol; what
 the student prints goes to a separate, capped pipe.
 
-Where bubblewrap is missing or cannot create namespaces, the sandbox warns once
-and falls back to a plain subprocess with the same rlimits and uid drop, but no
-file system or network isolation (see docs/sandbox.md).
+Where bubblewrap is missing or cannot create namespaces, the sandbox refuses to
+start (SandboxError, one line saying why bubblewrap failed) unless weak isolation
+was asked for (`weak_ok=True`, the command line's --allow-weak-isolation): then it
+warns once and falls back to a plain subprocess with the same rlimits, uid drop
+and seccomp filter, but no file system or network isolation (see docs/sandbox.md).
 
     with Sandbox() as box, box.session(source) as s:
         y = s.call("mse_loss", np.array([1.0, 2.0]), np.array([1.5, 2.0]))
@@ -30,12 +33,18 @@ import sys
 import tempfile
 import warnings
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Literal
 
+from .inside.zygote import remove_tree
 from .limits import Limits
 from .mounts import bwrap_command, fallback_command
 from .protocol import SandboxError
+from .seccomp import SeccompUnavailable, student_filters
 from .session import Session
+
+STRONG = "bubblewrap + seccomp"  # `Sandbox.isolation` when student code is confined as docs/sandbox.md says
+WEAK_HINT = "pass --allow-weak-isolation to grade with the weaker fallback (see docs/sandbox.md)"
 
 CONTROL_TIMEOUT_S = 30.0  # the zygote answers in milliseconds; this only catches a wedged one
 
@@ -53,17 +62,42 @@ def _warn_once(reason: str) -> None:
 
 
 
+FALLBACK_DIR = "backproplab-sandbox-"  # + the grader's pid: the fallback's private base directory
+
+
+def _remove_orphaned_dirs() -> None:
+    """Remove the fallback directories of graders that died without closing their Sandbox (SIGKILL)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{FALLBACK_DIR}*-*"):
+        pid = path.name[len(FALLBACK_DIR):].partition("-")[0]
+        try:
+            if not pid.isdigit() or path.is_symlink() or path.stat().st_uid != os.geteuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # its grader is gone
+            try:
+                for child in path.iterdir():
+                    remove_tree(str(child))
+            except OSError:
+                pass
+            remove_tree(str(path))
+        except OSError:  # vanished meanwhile, or not ours to signal: alive
+            pass
+
+
 # ------------------------------------------------------------------ sandbox
 
 class Sandbox:
     """One warm worker that runs student sessions one at a time (use one per grading thread).
 
-    `isolation` says how students are confined: "bubblewrap", or "fallback: <why>".
-    `mode` forces "bubblewrap" (error if unavailable) or "fallback"; "auto" prefers bubblewrap.
+    `isolation` says how students are confined: "bubblewrap + seccomp", or
+    "weak (fallback): <why bubblewrap could not start>". `mode` "auto" uses
+    bubblewrap, and when it cannot start raises SandboxError saying why, unless
+    `weak_ok` (then it warns once and falls back); "bubblewrap" never falls back;
+    "fallback" forces the weaker fallback (tests, `backproplab check` of one's own notebook).
     """
 
     def __init__(self, limits: Limits = Limits(),
-                 mode: Literal["auto", "bubblewrap", "fallback"] = "auto") -> None:
+                 mode: Literal["auto", "bubblewrap", "fallback"] = "auto", weak_ok: bool = False) -> None:
         self.limits = limits
         self.isolation = ""
         self._proc: subprocess.Popen | None = None
@@ -71,19 +105,25 @@ class Sandbox:
         self._tmp: str | None = None  # the fallback's private base directory for session dirs
         self._config = {k: v for k, v in asdict(limits).items() if k in ("cpu_s", "memory_mb", "nproc", "fsize_mb")}
         self._config["forbidden"] = list(limits.forbidden_modules)
+        seccomp_missing = ""
+        try:
+            self._config["seccomp"] = student_filters()
+        except SeccompUnavailable as e:
+            self._config["seccomp"] = None
+            seccomp_missing = str(e)
         reason = "requested"
         if mode != "fallback":
-            reason = self._start(bubblewrap=True)
+            reason = seccomp_missing if self._config["seccomp"] is None else self._start(bubblewrap=True)
             if reason is None:
-                self.isolation = "bubblewrap"
+                self.isolation = STRONG
                 return
-            if mode == "bubblewrap":
-                raise SandboxError(reason)
+            if mode == "bubblewrap" or not weak_ok:
+                raise SandboxError(f"bubblewrap cannot start: {reason}" + ("" if mode == "bubblewrap" else f"; {WEAK_HINT}"))
             _warn_once(reason)
         failed = self._start(bubblewrap=False)
         if failed is not None:
             raise SandboxError(failed)
-        self.isolation = f"fallback: {reason}"
+        self.isolation = f"weak (fallback{'' if self._config['seccomp'] else ', no seccomp'}): {reason}"
 
     # -- the zygote
 
@@ -96,7 +136,8 @@ class Sandbox:
             argv, env = bwrap_command(self.limits, theirs.fileno(), dict(self._config))
         else:
             if self._tmp is None:
-                self._tmp = tempfile.mkdtemp(prefix="backproplab-sandbox-")
+                _remove_orphaned_dirs()
+                self._tmp = tempfile.mkdtemp(prefix=f"{FALLBACK_DIR}{os.getpid()}-")
                 os.chmod(self._tmp, 0o711)  # the unprivileged child may enter its own dir, not list others
             argv, env = fallback_command(theirs.fileno(), dict(self._config), self._tmp)
         errors = tempfile.TemporaryFile()
@@ -119,8 +160,8 @@ class Sandbox:
             errors.seek(0)
             lines = errors.read().decode(errors="replace").strip().splitlines()
             ours.close()
-            return f"{'bubblewrap' if bubblewrap else 'the fallback worker'} failed: " + \
-                (lines[-1] if lines else f"exit status {proc.returncode}")
+            return (f"{'bwrap' if bubblewrap else 'the fallback worker'} failed: "
+                    + " ".join((lines[-1] if lines else f"exit status {proc.returncode}").split())[:300])
         errors.close()
         ours.settimeout(CONTROL_TIMEOUT_S)
         self._proc, self._control = proc, ours
@@ -129,7 +170,7 @@ class Sandbox:
     def _ensure_running(self) -> None:
         if self._proc is None or self._proc.poll() is not None:
             self._stop()
-            reason = self._start(bubblewrap=self.isolation == "bubblewrap")
+            reason = self._start(bubblewrap=self.isolation == STRONG)
             if reason is not None:
                 raise SandboxError(reason)
 
@@ -208,7 +249,13 @@ class Sandbox:
         """Stop the worker (and any session still running)."""
         self._stop()
         if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            try:
+                left = os.listdir(self._tmp)  # left by a zygote that died; each tree is a student's
+            except OSError:
+                left = []
+            for name in left:
+                remove_tree(os.path.join(self._tmp, name))
+            remove_tree(self._tmp)
             self._tmp = None
 
     def __enter__(self) -> Sandbox:

@@ -1,18 +1,23 @@
 """The command lines that start the zygote: bubblewrap's mount plan, or the weaker fallback.
 
-Inside bubblewrap only /usr, the base Python install, the interpreter's
-site-packages and the `inside` package exist, all read-only; an installed
-backproplab (which carries the reference solutions and hidden tests) and the
-forbidden modules are covered over.
+The file system is the barrier: inside bubblewrap exist only /usr (for the C
+libraries), the base Python install (its standard library), the packages student
+code may use (`ALLOWED_PACKAGES`: numpy and whatever its distribution ships
+beside it, such as numpy.libs) and the `inside` package, all read-only. Every
+site-packages and dist-packages folder of the bound trees is covered by an
+empty tmpfs, so sympy, backproplab (with its reference solutions and hidden
+tests) and everything else installed cannot be imported even by code that has
+removed the import blocker: there is nothing on disk to import.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import json
 import os
-import site
+import re
 import sys
+from functools import cache
 from pathlib import Path
 
 from .limits import Limits
@@ -20,8 +25,13 @@ from .limits import Limits
 UNPRIVILEGED_UID = 65534  # "nobody": RLIMIT_NPROC does not bind uid 0, so never run students as root
 INSIDE_PACKAGE = Path(__file__).resolve().parent / "inside"  # bound as a package of its own
 INSIDE_PARENT = "/opt/backproplab"  # where the package's folder appears inside bubblewrap
-# What the interpreter runs: the site-packages first (python -S skips them), then the
-# package's parent folder on sys.path (python -I puts nothing there), then the zygote.
+PACKAGES = "/opt/packages"  # where the allowed packages appear inside bubblewrap
+ALLOWED_PACKAGES = ("numpy",)  # what student code may import besides the standard library
+# Where installed packages live; inside the bound trees these are covered over.
+PACKAGE_FOLDERS = ("site-packages", "dist-packages")
+# What the interpreter runs: the allowed packages' folder first (python -S skips the
+# site-packages), then the package's parent folder on sys.path (python -I puts nothing
+# there), then the zygote.
 BOOT = ("import json, site, sys\n"
         "for d in json.loads(sys.argv[2])['site_dirs']:\n"
         "    site.addsitedir(d)\n"
@@ -52,34 +62,64 @@ class Mounts:
             seen = dst
         return seen
 
+    def package_folders(self) -> list[str]:
+        """Every site-packages or dist-packages folder inside the bound trees (where they appear inside)."""
+        found = []
+        for host, _ in self.binds:
+            if not host.is_dir():
+                continue
+            for lib in ("lib", "lib64", "local/lib", "local/lib64"):
+                for name in PACKAGE_FOLDERS:
+                    for d in sorted((host / lib).glob(f"python*/{name}")):
+                        if d.is_dir() and not d.is_symlink():
+                            found.append(self.inside(d))
+        return [d for d in found if d is not None]
+
+
+@cache
+def allowed_package_paths(names: tuple[str, ...] = ALLOWED_PACKAGES) -> tuple[Path, ...]:
+    """The top-level files and folders of the distributions that provide `names`, and of their
+    requirements (numpy: numpy/ and numpy.libs/), as installed for this interpreter."""
+    paths: dict[Path, None] = {}
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        root = Path(str(dist.locate_file(""))).resolve()
+        for f in dist.files or []:
+            top = f.parts[0] if f.parts else ""
+            if top and top != ".." and not top.endswith((".dist-info", ".egg-info")) and top != "__pycache__":
+                paths[root / top] = None
+        for req in dist.requires or []:
+            if "extra ==" not in req:
+                todo.append(re.match(r"[A-Za-z0-9._-]+", req).group(0))
+    return tuple(p for p in paths if p.exists())
+
 
 def bwrap_command(limits: Limits, control_fd: int, config: dict) -> tuple[list[str], dict[str, str]]:
     """The bwrap command line that starts the zygote, and its environment.
 
-    Paths are computed from the running interpreter; the base Python install and
-    the site-packages are re-mounted under /opt so that nothing of /root, /home or
-    /work (where the repository, courses and gradebooks live) exists inside.
+    Paths are computed from the running interpreter; the base Python install is
+    re-mounted under /opt, so that nothing of /root, /home or /work (where the
+    repository, courses and gradebooks live) exists inside, and the allowed
+    packages under /opt/packages, each folder on its own: the rest of the
+    site-packages they came from is never bound.
     """
     mounts = Mounts()
     prefix = mounts.place(Path(sys.base_prefix).resolve(), "/opt/python")
     mounts.place(Path(sys.base_exec_prefix).resolve(), "/opt/python-exec")
     exe = Path(sys.executable).resolve()
     python = mounts.inside(exe) or f"{mounts.place(exe.parent, '/opt/python-bin')}/{exe.name}"
-    host_sites = [Path(d).resolve() for d in site.getsitepackages() if Path(d).is_dir()]
-    config["site_dirs"] = [mounts.place(d, f"/opt/site{i}") for i, d in enumerate(host_sites)]
-
-    # Hide what must not be readable even though its directory is bound: an
-    # installed backproplab carries the reference solutions and hidden tests,
-    # and the forbidden modules should not be loadable by file path either.
-    hidden: list[Path] = [d / "backproplab" for d in host_sites if (d / "backproplab").is_dir()]
-    for name in limits.forbidden_modules:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is not None:
-            hidden += [Path(p) for p in (spec.submodule_search_locations or [])] or \
-                      ([Path(spec.origin)] if spec.origin and os.path.isfile(spec.origin) else [])
+    covered = mounts.package_folders()
+    packages = [(p, f"{PACKAGES}/{p.name}") for p in allowed_package_paths()]
+    config["site_dirs"] = [PACKAGES]
 
     argv = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox",
@@ -92,10 +132,11 @@ def bwrap_command(limits: Limits, control_fd: int, config: dict) -> tuple[list[s
             argv += ["--symlink", os.readlink(p), str(p)]
         elif p.is_dir():
             argv += ["--ro-bind", str(p), str(p)]
-    for path in hidden:
-        dst = mounts.inside(path.resolve())
-        if dst is not None:
-            argv += ["--tmpfs", dst] if path.is_dir() else ["--ro-bind", "/dev/null", dst]
+    for dst in covered:  # every installed package of the bound trees: an empty, read-only folder
+        argv += ["--perms", "0555", "--tmpfs", dst, "--remount-ro", dst]
+    argv += ["--perms", "0755", "--dir", PACKAGES]
+    for host, dst in packages:
+        argv += ["--ro-bind", str(host), dst]
     argv += ["--ro-bind", str(INSIDE_PACKAGE), f"{INSIDE_PARENT}/{INSIDE_PACKAGE.name}",
              "--proc", "/proc", "--dev", "/dev",
              "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp", "--chdir", "/tmp"]

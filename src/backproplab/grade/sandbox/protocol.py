@@ -39,7 +39,7 @@ class Dead(Exception):
 def parse_reply(payload: bytes, seq: int) -> dict:
     """Decode one reply frame's payload (trusting nothing in it); Dead if it is not a reply to `seq`."""
     try:
-        reply = decode(payload, max_str=MAX_STR)
+        reply = decode(payload, max_str=MAX_STR, clean_text=True)
     except WireError as e:
         raise Dead(f"sent malformed data on the result channel ({e})") from None
     if type(reply) is not dict or reply.get("seq") != seq or not ("ok" in reply or "error" in reply):

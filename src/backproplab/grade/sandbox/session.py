@@ -64,9 +64,9 @@ class Session:
     def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
         """Call the student's function `fn` with plain data; return its result as plain data.
 
-        Arguments may be numbers, strings, numpy arrays, `Rng(seed)`, and
-        lists/tuples/dicts of these. The result is validated plain data (see
-        `validate_array` for checking arrays). StudentError on any failure.
+        Arguments may be numbers, strings, numpy arrays, and lists/tuples/dicts of
+        these. The result is plain data checked by the wire codec (the grader judges
+        its shape and values). StudentError on any failure.
         """
         return self._request({"op": "call", "fn": fn, "args": args, "kwargs": kwargs})
 
@@ -150,7 +150,7 @@ class Session:
 
     def _drain_output(self) -> None:
         """Read the stdout/stderr pipe without blocking; keep at most output_bytes."""
-        while True:
+        while not self._out_eof:  # after end of file the pipe is no longer watched
             try:
                 chunk = os.read(self._out, 1 << 16)
             except (BlockingIOError, InterruptedError):

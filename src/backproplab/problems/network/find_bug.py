@@ -37,6 +37,8 @@ MEANING = {
     "wrong activation derivative": "a hidden layer's δ whose entries are off by different factors (not all by the "
                                    "same one): the activation's derivative f′(z) was computed wrongly",
 }
+# What the student types for each kind: one word, shown next to its meaning in the statement.
+LABEL = {"scaled": "scaled", "sign flipped": "sign", "transposed": "transposed", "wrong activation derivative": "derivative"}
 SAME = 1e-9  # relative: two numbers of a line are equal (the key's floats carry ~1e-15)
 
 
@@ -152,7 +154,7 @@ def backprop_find_the_bug(rng: np.random.Generator, sizes=(2, 2, 1), hidden: str
         "A student wrote this backward pass:\n\n" + markdown_table(table) + "\n\n"
         "Exactly one line has an error; every line after it was computed "
         "correctly from the lines above it. Which line is the first wrong one (`wrong_line`), and what kind "
-        "of error is it (`error_kind`)? The kinds: " + "; ".join(f"`'{k}'`: {MEANING[k]}" for k in KINDS) + "."
+        "of error is it (`error_kind`)? The kinds: " + "; ".join(f"`'{LABEL[k]}'`: {MEANING[k]}" for k in KINDS) + "."
     )
     verdict = {n: "right" for n in names} | {n: "follows from the wrong line" for n in later}
     verdict[line] = f"**wrong**: {kind}"
@@ -161,7 +163,7 @@ def backprop_find_the_bug(rng: np.random.Generator, sizes=(2, 2, 1), hidden: str
     mis = [Misconception("downstream of the bug", "wrong_line", n,
                          "That line follows correctly from the lines above it; the error entered earlier.")
            for n in later]
-    mis += [Misconception("wrong kind of error", "error_kind", k,
+    mis += [Misconception("wrong kind of error", "error_kind", LABEL[k],
                           f"'{k}' would mean {MEANING[k]}; compare the line entry by entry with what the lines "
                           "above give.") for k in KINDS if k != kind]
     return Variant(
@@ -172,7 +174,7 @@ def backprop_find_the_bug(rng: np.random.Generator, sizes=(2, 2, 1), hidden: str
                 "shown": {n: key_str(shown[n]) for n in names}},
         answers=[
             Answer("wrong_line", "the first wrong line", line, kind="choice", choices=names),
-            Answer("error_kind", "the kind of error", kind, kind="choice", choices=KINDS),
+            Answer("error_kind", "the kind of error", LABEL[kind], kind="choice", choices=[LABEL[k] for k in KINDS]),
         ],
         steps=[Step("Recompute each line from the lines above it; the first that disagrees is the bug:",
                     table=solution)],

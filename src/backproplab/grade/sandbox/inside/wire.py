@@ -100,12 +100,14 @@ def encode(value: Any) -> bytes:
     return FRAME_HEADER.pack(len(payload)) + payload
 
 
-def decode(payload: bytes, *, max_str: int | None = None) -> Any:
+def decode(payload: bytes, *, max_str: int | None = None, clean_text: bool = False) -> Any:
     """Parse a payload written by `encode`, trusting nothing in it.
 
     Arrays are read with ``allow_pickle=False`` and must be bool/int/float;
     strings longer than `max_str` characters, unknown tags, too deep or too
-    large structures raise `WireError`.
+    large structures raise `WireError`. With `clean_text` every string comes
+    back safe to write anywhere (`clean`): the grader's side, whose strings end
+    up in results.json, feedback pages, the gradebook and the terminal.
     """
     try:
         (hlen,) = struct.unpack_from("<I", payload, 0)
@@ -134,7 +136,7 @@ def decode(payload: bytes, *, max_str: int | None = None) -> Any:
         if t is str:
             if max_str is not None and len(node) > max_str:
                 raise WireError(f"a string longer than {max_str} characters")
-            return node
+            return clean(node) if clean_text else node
         if t is list and node and type(node[0]) is str:
             tag, rest = node[0], node[1:]
             if tag == "l":
@@ -176,6 +178,22 @@ def _array(node: list, blobs: list[bytes]) -> np.ndarray:
     if count * np.dtype(dtype).itemsize != len(blob):
         raise WireError("array data does not match its shape")
     return np.frombuffer(blob, dtype=dtype).reshape(tuple(shape)).astype(dtype[1:])  # a native, writable copy
+
+
+_CONTROLS = {c: "\ufffd" for c in [*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0)]}
+
+
+def clean(text: str) -> str:
+    """`text` with what cannot be written or shown safely replaced by U+FFFD: lone surrogates
+    (UTF-8 cannot encode them: writing one aborts a file) and control characters other than
+    tab and newline (terminal escapes). Well-formed text comes back as it is."""
+    if text.isascii() and text.isprintable():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text.translate(_CONTROLS)
 
 
 def type_name(v: Any) -> str:

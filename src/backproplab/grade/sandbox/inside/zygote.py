@@ -23,9 +23,27 @@ import numpy as np
 from .child import PROTO_FD, Child, block_imports, describe
 from .wire import write_all
 
-CLONE_NEWPID = 0x20000000
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+CLONE_NEWPID, CLONE_NEWIPC = 0x20000000, 0x08000000
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER, PR_SET_SECCOMP = 1, 38, 36, 22
+SECCOMP_MODE_FILTER = 2
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+class SeccompFilter:
+    """A compiled classic-BPF seccomp program (bytes from the grader), ready to load in a child."""
+
+    def __init__(self, program: bytes) -> None:
+        self._buffer = ctypes.create_string_buffer(program, len(program))  # kept alive with the program
+        self._prog = _SockFprog(len(program) // 8, ctypes.addressof(self._buffer))
+
+    def load(self) -> None:
+        """Install the filter on this thread (and every thread and process it creates), for good."""
+        if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(self._prog), 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "could not load the seccomp filter")
 
 
 def _prctl(option: int, arg: int) -> None:
@@ -41,7 +59,7 @@ def _drop_capabilities() -> None:
         raise OSError(ctypes.get_errno(), "capset")
 
 
-def _confine(config: dict, workdir: str) -> None:
+def _confine(config: dict, workdir: str, seccomp: SeccompFilter | None) -> None:
     """Turn this freshly forked process into an unprivileged, limited student process.
 
     The zygote has already made `workdir` (owned by the student's uid) and set
@@ -74,9 +92,12 @@ def _confine(config: dict, workdir: str) -> None:
         (resource.RLIMIT_NOFILE, 256),
     ]:
         resource.setrlimit(res, (value, value))
+    if seccomp is not None:
+        seccomp.load()  # last: from here on no new namespace, process, mount, ptrace or key
 
 
-def _standby(config: dict, hand: int, workdir: str, attempted: list[str]) -> None:
+def _standby(config: dict, hand: int, workdir: str, attempted: list[str],
+             filters: dict[str, SeccompFilter]) -> None:
     """In the forked child: wait for a session's fds, then wire them up, confine, serve. Never returns.
 
     The zygote forks this child ahead of time (see `Zygote.spawn`), so fork and
@@ -90,6 +111,10 @@ def _standby(config: dict, hand: int, workdir: str, attempted: list[str]) -> Non
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # a waiting child dies with the zygote too
         os.setsid()  # its own process group, and no controlling terminal
+        # An IPC namespace of its own (System V shared memory, semaphores, message
+        # queues), made ahead of time and gone with the session's last process. Where
+        # none can be made (the non-root fallback), the filter denies those calls.
+        ipc_ns = _libc.unshare(CLONE_NEWIPC) == 0
         os.closerange(3, hand)  # the control socket and every other zygote fd but the hand-over socket
         os.closerange(hand + 1, 1 << 16)
         with socket.socket(fileno=hand) as sock:
@@ -101,7 +126,7 @@ def _standby(config: dict, hand: int, workdir: str, attempted: list[str]) -> Non
         for src, dst in ((devnull, 0), (out, 1), (out, 2), (proto, PROTO_FD)):
             os.dup2(src, dst)
         os.closerange(PROTO_FD + 1, 1 << 16)
-        _confine(config, workdir)
+        _confine(config, workdir, filters.get("ipc_ns" if ipc_ns else "no_ipc_ns"))
         child = Child(config, attempted)
     except BaseException as e:  # noqa: BLE001 — report set-up failures to the grader, then die
         try:
@@ -136,6 +161,7 @@ class Zygote:
         self.sessions: dict[int, tuple[str, bool]] = {}  # pid -> (workdir, has its own PID namespace)
         self.attempted: list[str] = []  # forbidden imports tried (each child has its own copy)
         self.waiting: _Waiting | None = None  # the next session's child, forked ahead of time
+        self.filters = {k: SeccompFilter(bytes.fromhex(v)) for k, v in (config.get("seccomp") or {}).items()}
         try:
             self.own_pidns: int | None = os.open("/proc/self/ns/pid", os.O_RDONLY)
         except OSError:
@@ -161,7 +187,7 @@ class Zygote:
         try:
             pid = os.fork()
             if pid == 0:
-                _standby(self.config, theirs.fileno(), workdir, self.attempted)
+                _standby(self.config, theirs.fileno(), workdir, self.attempted, self.filters)
         except OSError as e:  # e.g. EAGAIN: this session fails, the zygote carries on
             failed = f"could not start a session: {e.strerror}"
         finally:
@@ -237,12 +263,7 @@ class Zygote:
             pass
         if not pidns:
             self.reap_orphans()
-        try:
-            os.rmdir(workdir)  # the common case: the student left nothing behind
-        except OSError:
-            import shutil
-
-            shutil.rmtree(workdir, ignore_errors=True)
+        remove_tree(workdir)
 
     def reap_orphans(self) -> None:
         """Kill and reap whatever was re-parented to us (we are a subreaper), except live sessions.
@@ -306,6 +327,69 @@ class Zygote:
             self.end(pid)
         if self.waiting is not None:
             self.discard(self.waiting)
+
+
+def remove_tree(path: str) -> None:
+    """Delete the folder `path` and everything a student left in it, whatever its shape.
+
+    A student controls the tree: thousands of levels (too deep for a recursive
+    walk, paths longer than PATH_MAX), folders without permissions, many files.
+    This walks with one open folder at a time: each folder's subfolders are moved up
+    into `path` itself (so no path is ever longer than two names) and its files
+    unlinked, relative to open descriptors; what cannot be removed is left (the
+    sandbox's /tmp is a size-capped tmpfs that goes with it). Never raises.
+    """
+    try:
+        os.rmdir(path)  # the common case: the student left nothing behind
+        return
+    except OSError:
+        pass
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        top = os.open(path, flags)
+    except OSError:
+        return
+    moved, last = 0, None
+    try:
+        while True:
+            with os.scandir(top) as it:
+                entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+            if not entries or entries == last:  # done, or nothing more can be removed
+                break
+            last = entries
+            for name, is_dir in entries:
+                if not is_dir:
+                    _quietly(os.unlink, name, dir_fd=top)
+                    continue
+                _quietly(os.chmod, name, 0o700, dir_fd=top, follow_symlinks=False)
+                try:
+                    sub = os.open(name, flags, dir_fd=top)
+                except OSError:
+                    continue
+                try:
+                    with os.scandir(sub) as it:
+                        inner = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+                    for child, child_is_dir in inner:
+                        if child_is_dir:
+                            moved += 1
+                            _quietly(os.rename, child, f".flat-{moved}", src_dir_fd=sub, dst_dir_fd=top)
+                        else:
+                            _quietly(os.unlink, child, dir_fd=sub)
+                finally:
+                    os.close(sub)
+                _quietly(os.rmdir, name, dir_fd=top)
+    except OSError:
+        pass
+    finally:
+        os.close(top)
+    _quietly(os.rmdir, path)
+
+
+def _quietly(fn, *args, **kwargs) -> None:
+    try:
+        fn(*args, **kwargs)
+    except OSError:
+        pass
 
 
 def _kill_session(pid: int) -> None:
