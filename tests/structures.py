@@ -40,6 +40,18 @@ STRUCTURES: dict[str, list[dict]] = {
     "overshooting": [{}],
     "local_minimum": [{}],
     "read_training_curves": [{}, {"diagnosis": "underfitting"}],
+    "learning_quantities": [{}],
+    "training_updates": [{}],
+    "loss_meaning": [{}],
+    "learning_rate_curves": [{}],
+    "chain_rule_graph": [{}, {"template": "squared error"}, {"template": "ReLU neuron"}, {"template": "sigmoid neuron"},
+                         {"template": "tanh neuron"}, {"template": ["square of affine", "squared error"]}],
+    "backward_needs": [{}, {"graphs": "sum times z"}, {"graphs": "square as product"}],
+    "match_batch_curves": [{}],
+    "choose_batch_method": [{}, {"setting": "mini-batch"}, {"setting": "full-batch"}, {"setting": "single-example"}],
+    "diagnose_training_run": [{}, {"defect": "diverging"}, {"defect": "oscillating"}, {"defect": "plateau"},
+                              {"defect": "local-minimum"}, {"defect": "overfitting"}, {"defect": "healthy"}],
+    "why_it_scales": [{}],
 }
 
 

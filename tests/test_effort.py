@@ -13,7 +13,7 @@ import pytest
 import sympy as sp
 
 from backproplab import assignment
-from backproplab.problems import get
+from backproplab.problems import get, registry
 from backproplab.problems.exact import HAND_AVERAGE_DIGITS, HAND_DIGITS
 from backproplab.problems.qa import MAX_EFFORT_SPREAD, VariantError, class_problems, effort, make_variant
 from backproplab.problems.seeds import variant_seed
@@ -44,6 +44,19 @@ def test_every_student_of_a_builtin_assignment_gets_the_same_problem(name):
             missing = [i for i, v in enumerate(variants) if mistake not in {m.name for m in v.misconceptions}]
             assert not missing, f"{spec.key} {spec.type.id}: {mistake!r} cannot happen for students {missing[:5]}"
 
+
+
+UNASSIGNED = sorted(pid for pid, p in registry().items() if p.kind == "hand"
+                    and pid not in {s.type.id for n in assignment.available() for s in assignment.load(n).problems})
+
+
+@pytest.mark.parametrize("pid", UNASSIGNED)
+def test_hand_types_no_builtin_assignment_uses_are_the_same_problem_for_a_class(pid):
+    """A type an instructor may add to an assignment (e.g. learning_rate_curves, backward_needs) passes the
+    same check at its default options."""
+    variants = [make_variant(get(pid), variant_seed(SECRET, "any-assignment", f"s{i:03d}", "p1"), {})
+                for i in range(200)]
+    assert class_problems(variants) == []
 
 def toy(answers: list[Answer], steps: int = 1, digits: int = 1, calculator: str = "none") -> Variant:
     v = Variant("toy", "toy", "statement", {}, answers, steps=[Step("step", f"{sp.Integer(10) ** digits - 1} + 1")] * steps,

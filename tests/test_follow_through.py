@@ -171,6 +171,17 @@ def chain_rule_composed(p, st):
     st.write("dydx", df * dg * dh)
 
 
+def chain_rule_graph(p, st):
+    w, x, c = (num(p["inputs"][k]) for k in ("w", "x", p["third"]))
+    sign = p["third_sign"]
+    outer = {"square": lambda z: z * z, "relu": lambda z: max(z, 0.0), "sigmoid": lambda z: 1 / (1 + math.exp(-z)),
+             "tanh": math.tanh}[p["outer"]]
+    z = w * x + sign * c
+    st.write("values", [w * x, z, outer(z)])
+    local = st.write("local", [fd(outer, z), 1.0, float(sign), x, w])
+    st.write("grads", [local[0] * local[1] * local[3], local[0] * local[1] * local[4], local[0] * local[2]])
+
+
 def sigmoid_chain(p, st):
     zs, ws = [num(z) for z in p["z"]], [num(w) for w in p["w"]]
     s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
@@ -221,7 +232,7 @@ TYPES = {
     "adam_steps": (adam_steps, "m"), "chain_rule_composed": (chain_rule_composed, "u"),
     "sigmoid_chain": (sigmoid_chain, "sigma_primes"), "init_scale": (init_scale, "std"),
     "clip_global_norm": (clip_global_norm, "global_norm"), "overshooting": (overshooting, "iterates"),
-    "updates_per_epoch": (updates_per_epoch, "per_epoch"),
+    "updates_per_epoch": (updates_per_epoch, "per_epoch"), "chain_rule_graph": (chain_rule_graph, "local"),
 }
 
 

@@ -20,7 +20,7 @@ from backproplab.render import plots
 
 # every problem type that draws plots, several variants each
 PLOTTING = ["gd_steps_1d", "gd_steps_2d", "steps_to_epsilon", "read_training_curves", "overshooting",
-            "local_minimum", "momentum_steps"]
+            "local_minimum", "momentum_steps", "learning_rate_curves", "match_batch_curves", "diagnose_training_run"]
 
 
 def _plots(per_problem: int) -> list[Plot]:

@@ -124,7 +124,7 @@ def test_given_number_must_suit_the_style(style, bad, good):
 
 
 def toy_type(generate) -> ProblemType:
-    return ProblemType("toy_problem", 1, "hand", "toy", generate)
+    return ProblemType("toy_problem", 1, "hand", "toy", generate, "learning")
 
 
 def test_make_variant_gives_up_with_a_clear_error():

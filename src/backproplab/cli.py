@@ -195,7 +195,7 @@ def main() -> None:
 
 
 @main.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per problem type.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per problem type: id, chapter, kind, title, outcome, concept.")
 def list_cmd(as_json: bool) -> None:
     """List the built-in assignments and the problem types.
 
@@ -204,18 +204,23 @@ def list_cmd(as_json: bool) -> None:
       backproplab list --json
     """
     from . import assignment, problems
+    from .problems.variant import OUTCOMES
 
     reg = problems.registry()
     if as_json:
-        emit([{"id": p.id, "chapter": p.chapter, "kind": p.kind, "title": p.title} for p in reg.values()])
+        emit([{"id": p.id, "chapter": p.chapter, "kind": p.kind, "title": p.title,
+               "outcome": p.outcome, "concept": p.concept} for p in reg.values()])
         return
     click.echo("Assignments:")
     for name in assignment.available():
         a = assignment.load(name)
         click.echo(f"  {name:28} {a.title} ({len(a.problems)} problems, {a.points:g} points)")
-    click.echo("\nProblem types:")
+    click.echo("\nLearning outcomes:")
+    for key, text in OUTCOMES.items():
+        click.echo(f"  {key:14} {text}")
+    click.echo("\nProblem types (concept: a conceptual item, choices or a diagnosis; else computational):")
     for p in reg.values():
-        click.echo(f"  ch{p.chapter} {p.kind:4} {p.id:32} {p.title}")
+        click.echo(f"  ch{p.chapter} {p.kind:4} {p.outcome:14} {'concept' if p.concept else '':7} {p.id:28} {p.title}")
 
 
 @main.command()

@@ -178,7 +178,8 @@ def minibatch_gradient(rng: np.random.Generator, examples: int = 4, convention: 
 
 
 PROBLEMS = [
-    ProblemType("updates_per_epoch", 5, "hand", "Updates per epoch and in total with mini-batches", updates_per_epoch),
+    ProblemType("updates_per_epoch", 5, "hand", "Updates per epoch and in total with mini-batches",
+                updates_per_epoch, "batching"),
     ProblemType("minibatch_gradient", 5, "hand", "Full-batch, single-example and mini-batch gradients of MSE",
-                minibatch_gradient),
+                minibatch_gradient, "batching"),
 ]

@@ -157,5 +157,6 @@ def chain_rule_composed(rng: np.random.Generator, middle: str | list[str] = "squ
 
 
 PROBLEMS = [
-    ProblemType("chain_rule_composed", 3, "hand", "Chain rule: value and derivative of f(g(h(x)))", chain_rule_composed),
+    ProblemType("chain_rule_composed", 3, "hand", "Chain rule: value and derivative of f(g(h(x)))",
+                chain_rule_composed, "chain-rule"),
 ]

@@ -20,7 +20,7 @@ import numpy as np
 from ..paths import data_dir
 from ..tasks import FORBIDDEN_MODULES, Call
 from ..tasks.catalog import autograder, build_arg, solution, task_ids
-from .variant import CodeTask, ProblemType, Variant
+from .variant import CHAPTER_OUTCOMES, CodeTask, ProblemType, Variant
 
 # What every coding problem asks, said once in the notebook's header (render/templates/header.md.j2).
 FORBIDDEN_NOTE = f"Use numpy only: {', '.join(FORBIDDEN_MODULES[:-1])} and {FORBIDDEN_MODULES[-1]} are not allowed and score 0."
@@ -127,5 +127,6 @@ def generate(task: str, rng: np.random.Generator) -> Variant:
                    answers=[], code=code, style="decimals")
 
 
-PROBLEMS = [ProblemType(f"code_{task}", autograder(task).CHAPTER, "code", autograder(task).TITLE, partial(generate, task))
+PROBLEMS = [ProblemType(f"code_{task}", autograder(task).CHAPTER, "code", autograder(task).TITLE,
+                        partial(generate, task), CHAPTER_OUTCOMES[autograder(task).CHAPTER])
             for task in task_ids()]

@@ -406,7 +406,10 @@ def gd_steps_2d(rng: np.random.Generator, steps: int = 2, cross_term: bool = Fal
 
 
 PROBLEMS = [
-    ProblemType("mse_gradient_step", 2, "hand", "Gradient of the MSE of a linear model and one descent step", mse_gradient_step),
-    ProblemType("gd_steps_1d", 2, "hand", "Several steps of gradient descent on a parabola", gd_steps_1d),
-    ProblemType("gd_steps_2d", 2, "hand", "Several steps of gradient descent on a 2-D quadratic", gd_steps_2d),
+    ProblemType("mse_gradient_step", 2, "hand", "Gradient of the MSE of a linear model and one descent step",
+                mse_gradient_step, "gradient-step"),
+    ProblemType("gd_steps_1d", 2, "hand", "Several steps of gradient descent on a parabola",
+                gd_steps_1d, "gradient-step"),
+    ProblemType("gd_steps_2d", 2, "hand", "Several steps of gradient descent on a 2-D quadratic",
+                gd_steps_2d, "gradient-step"),
 ]

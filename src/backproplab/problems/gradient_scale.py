@@ -363,8 +363,9 @@ def clip_global_norm(rng: np.random.Generator, weights: int = 3) -> Variant:
 
 
 PROBLEMS = [
-    ProblemType("sigmoid_chain", 6, "hand", "Vanishing gradients through a chain of sigmoids", sigmoid_chain),
-    ProblemType("depth_scale", 6, "hand", "Gradient scale s^L through L layers", depth_scale),
-    ProblemType("init_scale", 6, "hand", "Initialisation scale 1/√n or √(2/n)", init_scale),
-    ProblemType("clip_global_norm", 6, "hand", "Gradient clipping by global norm", clip_global_norm),
+    ProblemType("sigmoid_chain", 6, "hand", "Vanishing gradients through a chain of sigmoids",
+                sigmoid_chain, "failures"),
+    ProblemType("depth_scale", 6, "hand", "Gradient scale s^L through L layers", depth_scale, "failures"),
+    ProblemType("init_scale", 6, "hand", "Initialisation scale 1/√n or √(2/n)", init_scale, "failures"),
+    ProblemType("clip_global_norm", 6, "hand", "Gradient clipping by global norm", clip_global_norm, "failures"),
 ]

@@ -244,5 +244,6 @@ def _sub_plus(node: Node) -> tuple:
 
 
 PROBLEMS = [
-    ProblemType("graph_gradients", 4, "hand", "Forward values and gradients on a computational graph", graph_gradients),
+    ProblemType("graph_gradients", 4, "hand", "Forward values and gradients on a computational graph",
+                graph_gradients, "chain-rule"),
 ]

@@ -213,6 +213,6 @@ def local_minimum(rng: np.random.Generator) -> Variant:
 
 PROBLEMS = [
     ProblemType("overshooting", 6, "hand", "Overshooting: gradient descent with a large rate on a quadratic",
-                overshooting),
-    ProblemType("local_minimum", 6, "hand", "Which minimum gradient descent reaches", local_minimum),
+                overshooting, "failures"),
+    ProblemType("local_minimum", 6, "hand", "Which minimum gradient descent reaches", local_minimum, "failures"),
 ]

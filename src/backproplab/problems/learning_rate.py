@@ -281,7 +281,9 @@ def steps_to_epsilon(rng: np.random.Generator) -> Variant:
 
 PROBLEMS = [
     ProblemType("learning_rate_regimes", 2, "hand", "Classify learning rates: monotone, oscillating, 2-cycle, divergent",
-                learning_rate_regimes),
-    ProblemType("largest_stable_rate", 2, "hand", "Largest stable learning rate of a 2-D quadratic", largest_stable_rate),
-    ProblemType("steps_to_epsilon", 2, "hand", "Number of gradient-descent steps to reach a tolerance", steps_to_epsilon),
+                learning_rate_regimes, "gradient-step", concept=True),
+    ProblemType("largest_stable_rate", 2, "hand", "Largest stable learning rate of a 2-D quadratic",
+                largest_stable_rate, "gradient-step"),
+    ProblemType("steps_to_epsilon", 2, "hand", "Number of gradient-descent steps to reach a tolerance",
+                steps_to_epsilon, "gradient-step"),
 ]

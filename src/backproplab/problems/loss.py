@@ -138,6 +138,7 @@ def loss_of_linear_model(rng: np.random.Generator, points: int = 4, convention: 
 
 
 PROBLEMS = [
-    ProblemType("mse_of_predictions", 1, "hand", "MSE of given predictions", mse_of_predictions),
-    ProblemType("loss_of_linear_model", 1, "hand", "Loss of a linear model on a few points", loss_of_linear_model),
+    ProblemType("mse_of_predictions", 1, "hand", "MSE of given predictions", mse_of_predictions, "learning"),
+    ProblemType("loss_of_linear_model", 1, "hand", "Loss of a linear model on a few points",
+                loss_of_linear_model, "learning"),
 ]

@@ -246,6 +246,7 @@ def adam_steps(rng: np.random.Generator) -> Variant:
 
 
 PROBLEMS = [
-    ProblemType("momentum_steps", 5, "hand", "Gradient descent with momentum, two or three steps", momentum_steps),
-    ProblemType("adam_steps", 5, "hand", "Adam by hand for three steps", adam_steps),
+    ProblemType("momentum_steps", 5, "hand", "Gradient descent with momentum, two or three steps",
+                momentum_steps, "gradient-step"),
+    ProblemType("adam_steps", 5, "hand", "Adam by hand for three steps", adam_steps, "gradient-step"),
 ]

@@ -152,5 +152,5 @@ def pick_kind(rng: np.random.Generator) -> str:
 
 PROBLEMS = [
     ProblemType("read_training_curves", 6, "hand", "Overfitting: reading training and validation curves",
-                read_training_curves),
+                read_training_curves, "failures", concept=True),
 ]

@@ -106,4 +106,5 @@ def _why(name: str, convention: str) -> str:
     }[stem]
 
 
-PROBLEMS = [ProblemType("network_shapes", 4, "hand", "Shapes of W, b, Z, A, dW, db and dX", network_shapes)]
+PROBLEMS = [ProblemType("network_shapes", 4, "hand", "Shapes of W, b, Z, A, dW, db and dX",
+                        network_shapes, "chain-rule")]

@@ -252,12 +252,35 @@ def option(problem: str, name: str, value: Any, allowed: Iterable[Any]) -> Any:
     return value
 
 
+# The course's five learning outcomes: every problem type names the one it assesses.
+Outcome = Literal["learning", "gradient-step", "chain-rule", "batching", "failures"]
+OUTCOMES: dict[str, str] = {
+    "learning": "(1) explain what it means for a network to learn, in terms of weights, loss and optimization",
+    "gradient-step": "(2) compute a gradient-descent step by hand and explain the role of the learning rate",
+    "chain-rule": "(3) trace the forward and backward pass of a small network with the chain rule",
+    "batching": "(4) distinguish batch, stochastic and mini-batch gradient descent and explain when each is used",
+    "failures": "(5) identify vanishing gradients, overshooting, local minima and overfitting, and the standard fixes",
+}
+# The outcome each chapter's material serves, for problem types that follow their chapter (the coding tasks).
+CHAPTER_OUTCOMES: dict[int, str] = {1: "learning", 2: "gradient-step", 3: "chain-rule", 4: "chain-rule",
+                                    5: "batching", 6: "failures"}
+
+
 @dataclass(frozen=True)
 class ProblemType:
-    """A registered problem type: a generator plus what `list` shows."""
+    """A registered problem type: a generator plus what `list` shows.
+
+    `concept` marks a conceptual item (its answers are mostly choices: classify, match, diagnose,
+    pick the fix) as opposed to a computational one (its answers are mostly numbers)."""
 
     id: str
     chapter: int
     kind: Literal["hand", "code"]
     title: str
     generate: Callable[..., Variant]  # generate(rng: np.random.Generator, **options) -> Variant
+    outcome: Outcome
+    concept: bool = False
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"problem type {self.id}: outcome {self.outcome!r} is not one of {', '.join(OUTCOMES)}")

@@ -187,5 +187,5 @@ def backprop_find_the_bug(rng: np.random.Generator, sizes=(2, 2, 1), hidden: str
 
 PROBLEMS = [
     ProblemType("backprop_find_the_bug", 4, "hand", "Find the planted error in a worked backward pass",
-                backprop_find_the_bug),
+                backprop_find_the_bug, "chain-rule", concept=True),
 ]

@@ -62,6 +62,7 @@ def network_backward(rng: np.random.Generator, sizes=(2, 2, 1), hidden: str = "r
 
 
 PROBLEMS = [
-    ProblemType("network_forward", 3, "hand", "Forward pass of a small network", network_forward),
-    ProblemType("network_backward", 4, "hand", "Backward pass and one SGD step of a small network", network_backward),
+    ProblemType("network_forward", 3, "hand", "Forward pass of a small network", network_forward, "chain-rule"),
+    ProblemType("network_backward", 4, "hand", "Backward pass and one SGD step of a small network",
+                network_backward, "chain-rule"),
 ]
