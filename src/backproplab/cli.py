@@ -175,9 +175,12 @@ def _students(course: Path, assignment: str, student: str | None) -> list[str]:
 
 
 def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from .cluster import check_scheduler
+    from .cluster import ClusterError, check_scheduler
 
-    return None if value is None else check_scheduler(value)  # before the course is read
+    try:
+        return None if value is None else check_scheduler(value)  # before the course is read
+    except ClusterError as e:  # about the command line: a usage error (exit 2)
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
 
 
 SCHEDULER = click.option(

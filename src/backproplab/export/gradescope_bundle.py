@@ -27,6 +27,7 @@ also makes the installed hidden tests and solutions root-only).
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -34,6 +35,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
@@ -110,16 +113,31 @@ def student_map(roster: Path, column: str, field_name: str, students: list[str])
 
 
 def project_root() -> Path | None:
-    """The clone this package runs from (it has pyproject.toml), or None when installed from a wheel."""
-    root = Path(backproplab.__file__).resolve().parents[2]
-    return root if (root / "pyproject.toml").is_file() and (root / "src" / "backproplab").is_dir() else None
+    """The clone this package was built from (it has pyproject.toml): the one it runs from in an
+    editable install, else the folder `pip install .` recorded (PEP 610 direct_url.json); None
+    when neither is there, e.g. an install from a downloaded wheel."""
+    def clone(root: Path) -> bool:
+        return (root / "pyproject.toml").is_file() and (root / "src" / "backproplab").is_dir()
+
+    here = Path(backproplab.__file__).resolve().parents[2]
+    if clone(here):
+        return here
+    try:
+        origin = json.loads(importlib.metadata.distribution("backproplab").read_text("direct_url.json") or "{}")
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return None
+    url = urllib.parse.urlparse(origin.get("url", ""))
+    if url.scheme != "file" or "vcs_info" in origin or "archive_info" in origin:
+        return None
+    root = Path(urllib.request.url2pathname(url.path))
+    return root if clone(root) else None
 
 
 def build_wheel(out_dir: Path) -> Path:
     """The instructor wheel of this package, built from its clone with pip (hatchling)."""
     root = project_root()
     if root is None:
-        raise BundleError("this backproplab is not a clone, so its wheel cannot be built here: build one in a clone "
+        raise BundleError("this backproplab was not installed from a clone, so its wheel cannot be built here: build one in a clone "
                           "with `pip wheel . --no-deps -w dist` and pass it with --wheel")
     env = {**os.environ, "BACKPROPLAB_WHEEL": "instructor"}
     cmd = [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-q", "-w", str(out_dir)]
