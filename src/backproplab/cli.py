@@ -114,7 +114,13 @@ def emit(data: Any) -> None:
 def progress_bar(total: int, what: str):
     """A rich progress bar on stderr (quiet when stderr is not a terminal)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     console = Console(stderr=True)
     return Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -180,7 +186,7 @@ def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) ->
     try:
         return None if value is None else check_scheduler(value)  # before the course is read
     except ClusterError as e:  # about the command line: a usage error (exit 2)
-        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
+        raise click.UsageError(str(e), ctx=ctx) from None
 
 
 SCHEDULER = click.option(
@@ -427,7 +433,8 @@ def export(assignment: str, course: Path, fmt: str, out: Path | None, canvas_ass
       backproplab export hw1-gradient-descent --course ~/ml-course --format canvas --canvas-assignment-id 1234 \\
           --roster roster.csv --canvas-id-column canvas_id --sis-login-id-column email
     """
-    from .export.formats import CanvasColumns, export as run
+    from .export.formats import CanvasColumns
+    from .export.formats import export as run
 
     named = {"canvas_id": canvas_id_column, "sis_user_id": sis_user_id_column, "sis_login_id": sis_login_id_column}
     columns = CanvasColumns(**{k: v for k, v in named.items() if v is not None},
